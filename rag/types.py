@@ -1,0 +1,112 @@
+"""The vocabulary that flows from ingest to answer.
+
+Every span (`start`, `end`) is a character offset into the source file's text as Python reads it
+(`open(path, encoding="utf-8").read()`), so `text == file_text[start:end]` always holds and any
+citation can be highlighted and checked. For HTML files the "file text" is the extracted article
+text, which ingest keeps beside the store (see `rag.store.Store.document_text`).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+def content_id(*parts: object) -> str:
+    """A stable id from content, so re-ingesting the same text is a no-op."""
+    h = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8"))
+    return h.hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article inside a source file: its title and where its body lies in the file text."""
+    source: str
+    index: int
+    title: str
+    start: int
+    end: int
+    date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    id: str
+    source: str
+    title: str
+    article: int
+    text: str
+    start: int
+    end: int
+    date: str | None = None
+
+    @staticmethod
+    def make(source: str, title: str, article: int, text: str, start: int, end: int,
+             date: str | None = None) -> "Chunk":
+        return Chunk(content_id(source, start, end, text), source, title, article, text,
+                     start, end, date)
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A chunk as shown to the answerer: numbered from 1, with its retrieval score."""
+    n: int
+    chunk: Chunk
+    score: float
+
+    def to_dict(self) -> dict:
+        c = self.chunk
+        return {"n": self.n, "source": c.source, "title": c.title, "start": c.start,
+                "end": c.end, "text": c.text, "score": float(self.score)}
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str
+    citations: tuple[int, ...] = ()
+    supported: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    sentences: tuple[Sentence, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    notices: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    rewritten: str | None = None
+    answerer: str = ""
+    interrupted: bool = False
+
+    @property
+    def citations(self) -> tuple[Passage, ...]:
+        """The passages the answer's sentences cite, in order of first citation."""
+        by_n = {p.n: p for p in self.passages}
+        seen: dict[int, Passage] = {}
+        for s in self.sentences:
+            for n in s.citations:
+                if n in by_n and n not in seen:
+                    seen[n] = by_n[n]
+        return tuple(seen.values())
+
+    def to_dict(self) -> dict:
+        cites = []
+        for p in self.citations:
+            d = p.to_dict()
+            d.pop("score")
+            cites.append(d)
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "rewritten": self.rewritten if self.rewritten is not None else self.question,
+            "answerer": self.answerer,
+            "interrupted": self.interrupted,
+            "sentences": [{"text": s.text, "citations": list(s.citations),
+                           "supported": s.supported} for s in self.sentences],
+            "citations": cites,
+            "passages": [p.to_dict() for p in self.passages],
+            "notices": list(self.notices),
+            "timings_ms": {k: round(v, 3) for k, v in self.timings.items()},
+        }
