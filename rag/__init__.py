@@ -1,0 +1,52 @@
+"""Question answering over news articles, with cited passages.
+
+    from rag import query
+    answer = query("How many times did Hanif Atmar travel to Pakistan to free Baradar?")
+    print(answer.text); print(answer.to_dict()["citations"])
+
+`Engine` loads once and answers many questions; `query()` keeps one Engine per store.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .settings import Settings
+from .types import Answer, Chunk, Passage, Sentence
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+__all__ = ["query", "get_engine", "Engine", "Settings", "Answer", "Chunk", "Passage", "Sentence"]
+
+_engines: dict[tuple, "Engine"] = {}
+_lock = threading.Lock()
+
+
+def get_engine(store: str | Path | None = None, settings: Settings | None = None) -> "Engine":
+    """The shared Engine for a store (`store`, else RAG_STORE, else the default), built once."""
+    from .engine import Engine
+    settings = settings or Settings.from_env(store=store)
+    if store is not None:
+        settings = settings.with_(store=Path(store).expanduser())
+    key = (str(Path(settings.store).resolve()), settings.embedder, settings.resolved_answerer,
+           settings.retriever, settings.llm_model, settings.openai_base_url)
+    with _lock:
+        if key not in _engines:
+            _engines[key] = Engine(settings)
+        return _engines[key]
+
+
+def query(question: str, *, k: int | None = None, store: str | Path | None = None) -> Answer:
+    """Answer one question from the indexed articles, with cited passages."""
+    from .engine import check_question
+    check_question(question, Settings.max_question_chars)
+    return get_engine(store).ask(question, k=k)
+
+
+def __getattr__(name: str):
+    if name == "Engine":
+        from .engine import Engine
+        return Engine
+    raise AttributeError(name)

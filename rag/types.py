@@ -78,6 +78,7 @@ class Answer:
     rewritten: str | None = None
     answerer: str = ""
     interrupted: bool = False
+    confidence: float | None = None   # the answerer's own evidence score; abstains below a threshold
 
     @property
     def citations(self) -> tuple[Passage, ...]:
@@ -103,6 +104,7 @@ class Answer:
             "rewritten": self.rewritten if self.rewritten is not None else self.question,
             "answerer": self.answerer,
             "interrupted": self.interrupted,
+            "confidence": self.confidence,
             "sentences": [{"text": s.text, "citations": list(s.citations),
                            "supported": s.supported} for s in self.sentences],
             "citations": cites,

@@ -1,0 +1,113 @@
+"""The engine: opens the store, embedder, BM25 index and answerer once; answers many questions.
+
+One Engine may serve several sessions: it holds no per-conversation state (history is passed
+in), and its parts are read-only after construction.
+"""
+from __future__ import annotations
+
+import time
+from typing import Iterator, Sequence
+
+from .bm25 import ensure_bm25
+from .embed import Embedder, make_embedder
+from .retrieve import MODES, as_passages, rrf
+from .settings import Settings
+from .store import Store
+from .types import Answer, Passage
+
+CANDIDATES = 30   # each retriever's list length before fusion
+
+
+def check_question(question: object, limit: int) -> str:
+    if not isinstance(question, str):
+        raise ValueError(f"the question must be text, got {type(question).__name__}")
+    q = question.strip()
+    if not q:
+        raise ValueError("the question is empty: ask something about the articles")
+    if len(q) > limit:
+        raise ValueError(f"the question is {len(q):,} characters long; the limit is {limit:,}. "
+                         f"Ask a shorter question (or raise RAG_MAX_QUESTION_CHARS).")
+    return q
+
+
+class Engine:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, answerer=None):
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings)
+        self.store = Store(settings.store, self.embedder.name)
+        self.bm25 = ensure_bm25(self.store)
+        self.answerer = answerer or self._make_answerer()
+
+    def _make_answerer(self):
+        from .answer_extractive import ExtractiveAnswerer, idf_from_bm25
+        extractive = ExtractiveAnswerer(self.embedder, idf_from_bm25(self.bm25) if self.bm25 else None,
+                                        self.settings.abstain_threshold)
+        name = self.settings.resolved_answerer
+        if name == "extractive":
+            return extractive
+        from .answer import make_answerer
+        return make_answerer(name, self.settings, fallback=extractive)
+
+    # --- retrieval ---------------------------------------------------------------------------
+    def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
+        q = check_question(question, self.settings.max_question_chars)
+        k = self._k(k)
+        mode = mode or self.settings.retriever
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; valid: {', '.join(MODES)}")
+        depth = max(CANDIDATES, k)
+        lexical = self.bm25.search(q, depth) if (self.bm25 and mode != "dense") else []
+        if mode == "bm25":
+            return as_passages(lexical[:k])
+        dense = self.store.dense(self.embedder.embed([q])[0], depth)
+        if mode == "dense":
+            return as_passages(dense[:k])
+        return as_passages(rrf([lexical, dense], k))
+
+    def _k(self, k: int | None) -> int:
+        if k is None:
+            return self.settings.k
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100:
+            raise ValueError(f"k must be a whole number from 1 to 100, got {k!r}")
+        return k
+
+    # --- answering ---------------------------------------------------------------------------
+    def stream(self, question: str, *, k: int | None = None,
+               history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
+        """Yields text as it is produced, then the final Answer (with timings)."""
+        t0 = time.perf_counter()
+        q = check_question(question, self.settings.max_question_chars)
+        rewritten = self.rewrite(q, history) if history else None
+        if rewritten == q:
+            rewritten = None
+        passages = self.retrieve(rewritten or q, k)
+        t1 = time.perf_counter()
+        for item in self.answerer.stream(q, passages, rewritten=rewritten):
+            if isinstance(item, Answer):
+                t2 = time.perf_counter()
+                timings = {"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000,
+                           "total": (t2 - t0) * 1000}
+                yield _with_timings(item, timings)
+                return
+            yield item
+
+    def ask(self, question: str, *, k: int | None = None,
+            history: Sequence[dict] | None = None) -> Answer:
+        final = None
+        for item in self.stream(question, k=k, history=history):
+            final = item
+        if not isinstance(final, Answer):
+            raise RuntimeError(f"answerer {self.answerer.name!r} ended its stream without an Answer")
+        return final
+
+    def rewrite(self, question: str, history: Sequence[dict]) -> str:
+        from .condense import condense
+        return condense(question, history, settings=self.settings)
+
+    def stats(self) -> dict:
+        return self.store.stats()
+
+
+def _with_timings(answer: Answer, timings: dict[str, float]) -> Answer:
+    from dataclasses import replace
+    return replace(answer, timings={**answer.timings, **timings})

@@ -1,0 +1,181 @@
+"""The persistent store: Chroma (telemetry off) for chunks and vectors, BM25 beside it.
+
+Layout of a store directory:
+    chroma/     Chroma's own files (sqlite + HNSW segments); crash-safe by Chroma's design
+    bm25/       the lexical index, rebuilt from Chroma whenever its fingerprint is stale
+    .lock       held by writers, so two ingests never interleave
+
+Chroma holds two collections: `chunks` (one record per chunk, with its vector) and `files` (one
+record per ingested file, written only after all its chunks are in: the commit marker that makes
+an interrupted ingest resumable).
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .types import Chunk
+
+CHUNKS, FILES = "chunks", "files"
+_BATCH = 1000   # well under Chroma's max batch size, and a unit of progress for the bar
+
+
+class StoreError(ValueError):
+    """A problem with the store that the user can fix; the message says how."""
+
+
+def _client(path: Path):
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    return chromadb.PersistentClient(path=str(path / "chroma"),
+                                     settings=ChromaSettings(anonymized_telemetry=False))
+
+
+def _meta(c: Chunk, file_sha: str) -> dict:
+    m = {"source": c.source, "title": c.title, "article": c.article, "start": c.start,
+         "end": c.end, "file_sha": file_sha}
+    if c.date:
+        m["date"] = c.date
+    return m
+
+
+def _chunk(cid: str, text: str, m: dict) -> Chunk:
+    return Chunk(cid, m["source"], m.get("title", ""), int(m.get("article", 0)), text,
+                 int(m["start"]), int(m["end"]), m.get("date"))
+
+
+class Store:
+    def __init__(self, path: Path, embedder_name: str, *, create: bool = False):
+        self.path = Path(path)
+        self.embedder_name = embedder_name
+        if not create and not (self.path / "chroma").is_dir():
+            raise StoreError(f"no index at {self.path}. Build it with `rag ingest` "
+                             f"(or point --store / RAG_STORE at an existing index).")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._client = _client(self.path)
+        # embedding_function=None: Chroma's default one downloads a model; we always pass vectors.
+        kw = dict(embedding_function=None)
+        if create:
+            self.chunks = self._client.get_or_create_collection(
+                CHUNKS, metadata={"embedder": embedder_name},
+                configuration={"hnsw": {"space": "cosine"}}, **kw)
+            self.files = self._client.get_or_create_collection(FILES, **kw)
+        else:
+            try:
+                self.chunks = self._client.get_collection(CHUNKS, **kw)
+                self.files = self._client.get_collection(FILES, **kw)
+            except Exception as e:  # chromadb raises NotFoundError/ValueError by version
+                raise StoreError(f"{self.path} is not an index built by `rag ingest` ({e}). "
+                                 f"Build it with `rag ingest --store {self.path}`.") from None
+        built_with = (self.chunks.metadata or {}).get("embedder")
+        if built_with != embedder_name:
+            raise StoreError(
+                f"the index at {self.path} was built with embedder {built_with!r}, not "
+                f"{embedder_name!r}. Use the same embedder (RAG_EMBED / --embedder), or re-index "
+                f"with the new one: `rag ingest --rebuild --store {self.path}`.")
+        self._vs = None
+
+    # --- writing -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """An exclusive lock for the duration of an ingest."""
+        with open(self.path / ".lock", "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StoreError(f"another `rag ingest` is writing to {self.path}; wait for it "
+                                 f"to finish and run this again.") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @property
+    def vector_store(self):
+        if self._vs is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+            self._vs = ChromaVectorStore(chroma_collection=self.chunks)
+        return self._vs
+
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray, file_sha: str) -> None:
+        from llama_index.core.schema import TextNode
+        nodes = [TextNode(id_=c.id, text=c.text, embedding=v.tolist(), metadata=_meta(c, file_sha),
+                          excluded_embed_metadata_keys=list(_meta(c, file_sha)),
+                          excluded_llm_metadata_keys=list(_meta(c, file_sha)))
+                 for c, v in zip(chunks, vectors)]
+        for i in range(0, len(nodes), _BATCH):
+            self.vector_store.add(nodes[i:i + _BATCH])
+
+    def delete(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        for i in range(0, len(ids), _BATCH):
+            self.chunks.delete(ids=ids[i:i + _BATCH])
+
+    def put_file(self, source: str, sha: str, kind: str, text: str, chunks: int, articles: int,
+                 **extra: str | int) -> None:
+        # The file's text is kept so citations into HTML (whose offsets index the extracted
+        # text) can be resolved and highlighted later. The 1-d vector is a placeholder:
+        # Chroma wants one per record, and nothing searches this collection by vector.
+        self.files.upsert(ids=[source], documents=[text],
+                          metadatas=[{"sha256": sha, "kind": kind, "chunks": chunks,
+                                      "articles": articles, **extra}],
+                          embeddings=[[0.0]])
+
+    def remove_file(self, source: str) -> int:
+        ids = self.chunk_ids(source)
+        self.delete(ids)
+        self.files.delete(ids=[source])
+        return len(ids)
+
+    # --- reading -----------------------------------------------------------------------------
+    def chunk_ids(self, source: str) -> set[str]:
+        return set(self.chunks.get(where={"source": source}, include=[])["ids"])
+
+    def file_record(self, source: str) -> dict | None:
+        got = self.files.get(ids=[source], include=["metadatas"])
+        return dict(got["metadatas"][0]) if got["ids"] else None
+
+    def sources(self) -> list[str]:
+        return sorted(self.files.get(include=[])["ids"])
+
+    def document_text(self, source: str) -> str:
+        got = self.files.get(ids=[source], include=["documents"])
+        if not got["ids"]:
+            raise StoreError(f"{source!r} is not in the index at {self.path}")
+        return got["documents"][0]
+
+    def all_chunks(self) -> list[Chunk]:
+        out, offset = [], 0
+        while True:
+            got = self.chunks.get(include=["documents", "metadatas"], limit=_BATCH * 5, offset=offset)
+            out += [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+            if len(got["ids"]) < _BATCH * 5:
+                return sorted(out, key=lambda c: (c.source, c.start, c.id))
+            offset += len(got["ids"])
+
+    def all_ids(self) -> list[str]:
+        return sorted(self.chunks.get(include=[])["ids"])
+
+    def count(self) -> int:
+        return self.chunks.count()
+
+    def stats(self) -> dict:
+        recs = self.files.get(include=["metadatas"])["metadatas"]
+        return {"documents": len(recs), "articles": sum(int(m.get("articles", 0)) for m in recs),
+                "chunks": self.count(), "embedder": self.embedder_name, "store": str(self.path)}
+
+    def dense(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+        n = self.count()
+        if n == 0:
+            return []
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+        res = self.vector_store.query(VectorStoreQuery(query_embedding=vector.tolist(),
+                                                       similarity_top_k=min(k, n)))
+        return [(_chunk(node.node_id, node.get_content(), node.metadata), float(score))
+                for node, score in zip(res.nodes, res.similarities)]
