@@ -65,7 +65,7 @@ class BM25Index:
         # Write to a sibling temp folder and swap it in, so a kill never leaves half an index.
         folder = Path(folder)
         tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=folder.parent))
-        self._retriever.persist(str(tmp))
+        self._retriever.persist(str(tmp), show_progress=False)
         (tmp / _STATE).write_text(json.dumps({"fingerprint": self.fingerprint}))
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
@@ -79,7 +79,7 @@ class BM25Index:
         try:
             fp = json.loads((folder / _STATE).read_text())["fingerprint"]
             from llama_index.retrievers.bm25 import BM25Retriever
-            return cls(BM25Retriever.from_persist_dir(str(folder)), fp)
+            return cls(BM25Retriever.from_persist_dir(str(folder), show_progress=False), fp)
         except (OSError, ValueError, KeyError):
             return None   # missing or damaged: the caller rebuilds from Chroma
 

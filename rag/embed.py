@@ -1,6 +1,7 @@
 """Embedders: a small protocol with one required method, picked by name from a dict at the edge."""
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
@@ -22,6 +23,22 @@ def _normalise(v: np.ndarray) -> np.ndarray:
     return v / np.where(norms == 0, 1.0, norms)
 
 
+@contextlib.contextmanager
+def _keep_root_logging():
+    # wordllama calls logging.basicConfig(level=INFO) at import, which would make every
+    # library's log lines print in the user's program; undo that.
+    import logging
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for h in root.handlers[:]:
+            if h not in handlers:
+                root.removeHandler(h)
+        root.setLevel(level)
+
+
 class WordLlamaEmbedder:
     """Static token embeddings shipped inside the `wordllama` wheel: no torch, no download."""
 
@@ -31,8 +48,9 @@ class WordLlamaEmbedder:
 
     @functools.cached_property
     def _model(self):
-        import wordllama
-        from wordllama import WordLlama
+        with _keep_root_logging():
+            import wordllama
+            from wordllama import WordLlama
         # WordLlama.load() looks for its tokenizer in the wrong folder and then downloads;
         # the files ship inside the package, so point it there and forbid downloads.
         return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True,

@@ -60,7 +60,9 @@ class Settings:
         numeric = {"RAG_K": ("k", int), "RAG_CHUNK_TOKENS": ("chunk_tokens", int),
                    "RAG_CHUNK_OVERLAP": ("chunk_overlap", int),
                    "RAG_LLM_TIMEOUT": ("llm_timeout", float),
-                   "RAG_ABSTAIN_THRESHOLD": ("abstain_threshold", float)}
+                   "RAG_ABSTAIN_THRESHOLD": ("abstain_threshold", float),
+                   "RAG_MAX_FILE_BYTES": ("max_file_bytes", int),
+                   "RAG_MAX_QUESTION_CHARS": ("max_question_chars", int)}
         for var, (name, typ) in numeric.items():
             if env.get(var):
                 try:

@@ -1,0 +1,117 @@
+"""Incremental ingest on a real store: no-op re-ingest, replaced files, pruning, recovery."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from ingest.pipeline import ingest_paths, remove_sources
+from rag.store import Store
+from tests.conftest import CORPUS
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it embeds (the seam, not the thing under test)."""
+
+    def __init__(self, inner, fail_after: int | None = None):
+        self.inner, self.name = inner, inner.name
+        self.texts, self.calls, self.fail_after = 0, 0, fail_after
+
+    def embed(self, texts):
+        if self.fail_after is not None and self.calls >= self.fail_after:
+            raise RuntimeError("embedder died mid-ingest")
+        self.calls += 1
+        self.texts += len(texts)
+        return self.inner.embed(texts)
+
+
+@pytest.fixture
+def corpus_copy(tmp_path):
+    d = tmp_path / "articles"
+    shutil.copytree(CORPUS, d)
+    return d
+
+
+def _store(settings, embedder) -> Store:
+    return Store(settings.store, embedder.name)
+
+
+def test_reingest_is_a_noop(fresh_settings, embedder, corpus_copy):
+    first = ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=embedder)
+    assert first.files_new == 5 and first.chunks_added > 0
+    counting = CountingEmbedder(embedder)
+    again = ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=counting)
+    assert counting.texts == 0
+    assert (again.files_unchanged, again.chunks_added, again.chunks_removed) == (5, 0, 0)
+    assert again.chunks_unchanged == first.chunks_added
+    assert _store(fresh_settings, embedder).count() == first.chunks_added
+
+
+def test_changed_file_replaces_its_old_chunks(fresh_settings, embedder, corpus_copy):
+    ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=embedder)
+    f = corpus_copy / "004_e30819fc19684813.txt"
+    text = f.read_text(encoding="utf-8")
+    old = "Mir Ali Agreement"
+    f.write_text(text.replace(old, "Zebrafish Accord"), encoding="utf-8")
+    counting = CountingEmbedder(embedder)
+    report = ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=counting)
+    assert report.files_changed == 1 and report.files_unchanged == 4
+    assert report.chunks_removed > 0 and report.chunks_added == report.chunks_removed
+    store = _store(fresh_settings, embedder)
+    texts = [c.text for c in store.all_chunks() if c.source == f.name]
+    assert any("Zebrafish Accord" in t for t in texts)
+    assert not any(old in t for t in texts)
+    new_text = f.read_text(encoding="utf-8")
+    for c in store.all_chunks():
+        if c.source == f.name:
+            assert new_text[c.start:c.end] == c.text
+
+
+def test_prune_and_remove_drop_files(fresh_settings, embedder, corpus_copy):
+    ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=embedder)
+    (corpus_copy / "001_e6efb181a4683f8c.txt").unlink()
+    report = ingest_paths([corpus_copy], fresh_settings, prune=True, progress=False, embedder=embedder)
+    assert report.pruned == ["001_e6efb181a4683f8c.txt"]
+    store = _store(fresh_settings, embedder)
+    assert "001_e6efb181a4683f8c.txt" not in store.sources()
+    assert not store.chunk_ids("001_e6efb181a4683f8c.txt")
+    removed = remove_sources(["002_5edc88af400f5deb.txt"], fresh_settings, embedder=embedder)
+    assert removed > 0 and len(_store(fresh_settings, embedder).sources()) == 3
+    with pytest.raises(ValueError, match="not in the index"):
+        remove_sources(["nope.txt"], fresh_settings, embedder=embedder)
+
+
+def test_interrupted_ingest_leaves_a_usable_store_and_a_rerun_completes(
+        fresh_settings, embedder, corpus_copy, tmp_path):
+    reference = ingest_paths([corpus_copy], fresh_settings.with_(store=tmp_path / "ref"),
+                             progress=False, embedder=embedder)
+    dying = CountingEmbedder(embedder, fail_after=3)
+    with pytest.raises(RuntimeError, match="died"):
+        ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=dying)
+    partial = _store(fresh_settings, embedder)
+    assert 0 < len(partial.sources()) < 5
+    from rag.engine import Engine
+    answer = Engine(fresh_settings.with_(answerer="extractive"), embedder=embedder).ask(
+        "What did Hanif Atmar say about Pakistan?")
+    assert answer.passages   # the half-built store answers from what it has
+    rerun = ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=embedder)
+    store = _store(fresh_settings, embedder)
+    assert store.count() == reference.chunks_added
+    assert sorted(store.all_ids()) == sorted(_store(fresh_settings.with_(store=tmp_path / "ref"),
+                                                    embedder).all_ids())
+    assert rerun.chunks_added < reference.chunks_added   # finished files were not redone
+
+
+def test_folder_with_bad_files_ingests_the_good_ones(fresh_settings, embedder, tmp_path):
+    d = tmp_path / "mixed"
+    d.mkdir()
+    shutil.copy(CORPUS / "004_e30819fc19684813.txt", d)
+    (d / "empty.txt").write_text("", encoding="utf-8")
+    (d / "latin1.txt").write_bytes("Caf\xe9 au lait, na\xefve r\xe9sum\xe9.".encode("latin-1"))
+    (d / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200))
+    (d / "notes.docx").write_bytes(b"PK\x03\x04")
+    report = ingest_paths([d], fresh_settings, progress=False, embedder=embedder)
+    skipped = {p.split("/")[-1]: why for p, why in report.skipped}
+    assert set(skipped) == {"empty.txt", "latin1.txt", "image.txt", "notes.docx"}
+    assert "UTF-8" in skipped["latin1.txt"] and "empty" in skipped["empty.txt"].lower()
+    assert _store(fresh_settings, embedder).sources() == ["004_e30819fc19684813.txt"]

@@ -1,0 +1,82 @@
+"""The store and retrieval against real Chroma and BM25 files on disk."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from rag.bm25 import BM25Index, ensure_bm25, fingerprint
+from rag.retrieve import rrf
+from rag.store import Store, StoreError
+from rag.types import Chunk
+
+
+def _chunk(i: int, text: str = "x") -> Chunk:
+    return Chunk.make("f.txt", "T", 0, f"{text} {i}", i * 10, i * 10 + 5)
+
+
+def test_missing_store_says_how_to_build_it(tmp_path):
+    with pytest.raises(StoreError, match="rag ingest"):
+        Store(tmp_path / "nowhere", "wordllama-l2_supercat-256")
+
+
+def test_store_refuses_another_embedder_and_says_how_to_reindex(corpus_settings, embedder):
+    with pytest.raises(StoreError) as e:
+        Store(corpus_settings.store, "openai-text-embedding-3-small")
+    msg = str(e.value)
+    assert embedder.name in msg and "--rebuild" in msg
+
+
+def test_stats_count_the_default_corpus(corpus_settings, embedder):
+    s = Store(corpus_settings.store, embedder.name).stats()
+    assert s["documents"] == 5
+    assert s["articles"] >= 5 + 9   # 003 alone holds ten articles
+    assert s["chunks"] > 100
+    assert s["embedder"] == embedder.name
+
+
+def test_bm25_is_rebuilt_when_missing_or_stale(corpus_settings, embedder, tmp_path):
+    store_copy = tmp_path / "copy"
+    shutil.copytree(corpus_settings.store, store_copy)
+    store = Store(store_copy, embedder.name)
+    shutil.rmtree(store_copy / "bm25")
+    index = ensure_bm25(store)
+    assert index.fingerprint == fingerprint(store.all_ids())
+    assert (store_copy / "bm25").is_dir()
+    # A chunk removed behind BM25's back (as after a killed ingest) makes it stale.
+    victim = store.all_ids()[0]
+    store.delete([victim])
+    rebuilt = ensure_bm25(store)
+    assert rebuilt.fingerprint != index.fingerprint
+    hits = rebuilt.search("Taliban Pakistan Haqqani", 500)
+    assert victim not in {c.id for c, _ in hits}
+
+
+def test_rrf_matches_hand_computed_scores():
+    a, b, c = _chunk(1), _chunk(2), _chunk(3)
+    fused = rrf([[(a, 9.0), (b, 5.0)], [(b, 0.9), (c, 0.8)]], k=3, c=60)
+    scores = {ch.id: s for ch, s in fused}
+    assert [ch.id for ch, _ in fused] == [b.id, a.id, c.id]
+    assert scores[b.id] == pytest.approx(1 / 62 + 1 / 61)
+    assert scores[a.id] == pytest.approx(1 / 61)
+    assert scores[c.id] == pytest.approx(1 / 62)
+
+
+def test_dense_search_agrees_with_brute_force(corpus_settings, embedder):
+    store = Store(corpus_settings.store, embedder.name)
+    chunks = store.all_chunks()
+    vecs = embedder.embed([f"{c.title}\n{c.text}" for c in chunks])
+    for question in ["Who signed the Mir Ali agreement?", "Saudi embassy reopened in Kabul",
+                     "boat capsized near Rhodes with Afghan migrants"]:
+        q = embedder.embed([question])[0]
+        oracle = [chunks[i].id for i in np.argsort(-(vecs @ q))[:5]]
+        got = [c.id for c, _ in store.dense(q, 5)]
+        assert len(set(got) & set(oracle)) >= 4, (question, got, oracle)
+        assert got[0] == oracle[0]
+
+
+def test_bm25_ranks_the_chunk_with_rare_terms_first(corpus_settings, embedder):
+    index = BM25Index.load(corpus_settings.store / "bm25")
+    top, _ = index.search("Arezo TV employees released", 3)[0]
+    assert "Arezo" in top.text
