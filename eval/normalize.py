@@ -5,6 +5,7 @@
 `normalize` is SQuAD v1.1 plus two things:
 
 * curly quotes are mapped to straight ones (and so removed with the other ASCII punctuation);
+  Unicode hyphens and the en dash are removed like "-" ("Wana–Jandola" == "Wana-Jandola");
   other non-ASCII punctuation (Unicode category P*, e.g. the em dash in "Taliban—who") becomes a
   space instead of being left in place, since it separates words;
 * the declared **number extension** (on by default, `numbers=False` turns it off), applied first:
@@ -12,8 +13,10 @@
   "five thousand" -> "5000", "five million" -> "5 million" (million/billion/trillion stay words);
   "5 thousand" -> "5000"; "5bn" -> "5 billion"; "$5m" / "$5 million" / "US$5 million" ->
   "5 million dollars" (likewise £ pounds, € euros); "5%" / "5 per cent" -> "5 percent";
-  ordinals "first" -> "1st", "twenty-first" -> "21st"; and a decimal point between two digits
-  survives punctuation stripping, so "1.5" stays "1.5" instead of becoming "15".
+  ordinals "first" -> "1st", "twenty-first" -> "21st"; a hyphen or en dash touching a digit
+  becomes a space ("21-member" -> "21 member", "200-300" -> "200 300", "ten-year-old" ->
+  "10 yearold"); and a decimal point between two digits survives punctuation stripping, so "1.5"
+  stays "1.5" instead of becoming "15".
 
 Both sides of every comparison (gold alias and system answer/context) go through the same function,
 so ambiguous words ("one", "second") are harmless: they are rewritten identically on both sides.
@@ -58,6 +61,7 @@ _QUOTE_MAP = str.maketrans(
 )
 
 _ASCII_PUNCT = frozenset(string.punctuation)
+_HYPHENS = frozenset("\u2010\u2011\u2012\u2013")  # hyphen, non-breaking hyphen, figure dash, en dash
 
 
 def _is_punct(ch: str) -> bool:
@@ -70,6 +74,8 @@ def _remove_punct(text: str, keep_decimal: bool) -> str:
     out = []
     n = len(text)
     for i, ch in enumerate(text):
+        if ch in _HYPHENS:  # Unicode hyphens and the en dash join words like "-" does
+            continue
         if ch not in _ASCII_PUNCT and _is_punct(ch):
             out.append(" ")
             continue
@@ -271,6 +277,9 @@ def canonicalize_numbers(s: str) -> str:
     s = re.sub(rf"\b({_NUM})(bn|mn|mln|tn)\b", lambda m: f"{m.group(1)} {_SCALE_SUFFIX[m.group(2)]}", s)
     s = re.sub(rf"({_NUM})\s*%", r"\1 percent ", s)
     s = re.sub(r"\bper\s?cent\b", "percent", s)
+    # a hyphen/en dash touching a digit separates tokens: "21-member" -> "21 member",
+    # "200-300" -> "200 300" (plain SQuAD would glue them into "21member", "200300")
+    s = re.sub(r"(?<=\d)\s*[-\u2010\u2011\u2012\u2013]\s*|\s*[-\u2010\u2011\u2012\u2013]\s*(?=\d)", " ", s)
     return s
 
 

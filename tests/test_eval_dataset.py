@@ -58,6 +58,7 @@ def test_normalize_curly_quotes():
     assert normalize("Baradar’s release") == normalize("Baradar's release") == "baradars release"
     assert normalize("“Hello,” she said") == "hello she said"
     assert normalize("The Taliban—who") == "taliban who"
+    assert normalize("Wana–Jandola road") == normalize("Wana-Jandola road") == "wanajandola road"
 
 
 # --------------------------------------------------------------------------- number extension
@@ -68,7 +69,11 @@ def test_normalize_curly_quotes():
         ("Ten times", "10 times"),
         ("ten times", normalize("10 times")),
         ("2,600", "2600"),
-        ("10,000-strong", "10000strong"),
+        ("10,000-strong", "10000 strong"),
+        ("21-member jirga", "21 member jirga"),
+        ("between 200-300", "between 200 300"),
+        ("2,600-kilometer", "2600 kilometer"),
+        ("three-day jirga", "3 day jirga"),
         ("$5m", "5 million dollars"),
         ("$5 million", "5 million dollars"),
         ("US$5 million", "5 million dollars"),
@@ -91,7 +96,7 @@ def test_normalize_curly_quotes():
         ("rock and roll", "rock and roll"),
         ("first", "1st"),
         ("twenty-first", "21st"),
-        ("ten-year-old", "10yearold"),
+        ("ten-year-old", "10 yearold"),
         ("5%", "5 percent"),
         ("5 per cent", "5 percent"),
         ("in 2010.", "in 2010"),
