@@ -63,10 +63,17 @@ def fresh_store(settings, progress: bool = False) -> Iterator:
         yield s
 
 
+def _shown(path) -> str:
+    # Paths inside the project are recorded relative to it, so a committed baseline is portable.
+    from rag.settings import PROJECT_ROOT
+    p = Path(path).resolve()
+    return str(p.relative_to(PROJECT_ROOT)) if p.is_relative_to(PROJECT_ROOT) else str(p)
+
+
 def config_of(settings, qa_path, fresh: bool) -> dict:
     return {
-        "qa": str(qa_path), "qa_sha256": hashlib.sha256(Path(qa_path).read_bytes()).hexdigest(),
-        "corpus": str(settings.corpus), "store": "fresh" if fresh else str(settings.store),
+        "qa": _shown(qa_path), "qa_sha256": hashlib.sha256(Path(qa_path).read_bytes()).hexdigest(),
+        "corpus": _shown(settings.corpus), "store": "fresh" if fresh else str(settings.store),
         "k": settings.k, "retriever": settings.retriever,
         "answerer": settings.resolved_answerer, "embedder": settings.embedder,
         "chunk_tokens": settings.chunk_tokens, "chunk_overlap": settings.chunk_overlap,
