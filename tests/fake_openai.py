@@ -46,6 +46,7 @@ class FakeOpenAI:
                  api_key: str | None = "sk-test"):
         self.models, self.api_key = list(models), api_key
         self.requests: list[dict] = []
+        self.hits = 0                 # every request, refused ones included
         self._queue: deque[Reply] = deque()
         self._always = Reply()
         self._lock = threading.Lock()
@@ -92,6 +93,7 @@ class FakeOpenAI:
         app = FastAPI()
 
         def refused(request: Request) -> JSONResponse | None:
+            self.hits += 1
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
             if self.api_key is not None and given != self.api_key:
                 return _error(401, "Incorrect API key provided.", "invalid_api_key")
