@@ -47,7 +47,7 @@ def is_blank(s: str) -> bool:
 def norm(s: str) -> str:
     """Lowercase, furniture punctuation and extra spaces removed: for matching and dedup."""
     s = re.sub(r"[\s\u00a0]+", " ", s.lower())
-    return s.strip(" \t•·|»«›‹→←>…:-–—*#[]()")
+    return s.strip(" \t•·|»«›‹→←>…:-–—*#")
 
 
 _TEASER = re.compile(r"(read|see) (more|full (story|article))|continue reading|full story")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ TEXT_SUFFIXES = {".txt": "txt", ".md": "md", ".markdown": "md"}
 HTML_SUFFIXES = {".html": "html", ".htm": "html"}
 KINDS = {**TEXT_SUFFIXES, **HTML_SUFFIXES}
 VALID = ", ".join(sorted(KINDS))
+MIN_HTML_WORDS = 20
 
 # Leading bytes of common binary formats that carry no NUL in their first bytes.
 _BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\x1f\x8b",
@@ -132,9 +134,11 @@ def _extract_html(path: Path, raw: bytes) -> tuple[str, str | None, str | None]:
     # Bytes, not str: trafilatura honours the page's declared charset.
     text = trafilatura.extract(raw, include_comments=False, include_tables=False,
                                favor_precision=True, output_format="txt", with_metadata=False)
-    if not text or not text.strip():
-        raise IngestError(f"{path}: no article text found in this HTML page (navigation or "
-                          "scripts only?); save the article as .txt instead")
+    words = len(text.split()) if text else 0
+    # What is left of a page without an article is a menu ("Home World Sport"): no sentences.
+    if words < MIN_HTML_WORDS or not re.search(r"[.!?]", text or ""):
+        raise IngestError(f"{path}: no article text found in this HTML page ({words} words "
+                          "extracted: navigation or scripts only?); save the article as .txt")
     meta = trafilatura.extract_metadata(raw.decode("utf-8", errors="replace"))
     title = (meta.title or "").strip() or None if meta else None
     date = (meta.date or None) if meta else None

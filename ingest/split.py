@@ -125,7 +125,7 @@ def _dedupe(sec: list[Line]) -> list[Line]:
 def _has_body(body: list[Line]) -> bool:
     """At least one sentence-like paragraph: a list of teaser headlines is not an article."""
     words = sum(len(b.text.split()) for b in body)
-    return words >= 25 and any(not is_heading(b.text) for b in body)
+    return words >= 10 and any(not is_heading(b.text) for b in body)
 
 
 def lead_title(text: str, max_words: int = 12) -> str:
