@@ -89,7 +89,7 @@ def settings_for(args):
 def run(args: argparse.Namespace, settings=None) -> int:
     """Run the command `args` describes; returns the exit code. Domain errors become one message."""
     from eval.dataset import DatasetError
-    from eval.run import LintFailed
+    from eval.run import EvalError, LintFailed
     try:
         settings = settings or settings_for(args)
         if getattr(args, "eval_command", None) == "sweep":
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace, settings=None) -> int:
         print(f"rag eval: the Q&A file does not match the articles, nothing was run.\n{e}",
               file=sys.stderr)
         return 2
-    except (DatasetError, ValueError, OSError) as e:
+    except (DatasetError, EvalError, ValueError, OSError) as e:
         print(f"rag eval: error: {e}", file=sys.stderr)
         return 2
 

@@ -56,9 +56,9 @@ def plot_by_kind(summary: dict, path: Path) -> None:
         xs = [i + j * width for i in range(len(kinds))]
         ax.bar(xs, [float("nan") if v is None else v for v in vals], width, label=name)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(kinds))], kinds, rotation=20)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.3)          # headroom for the legend above the bars
     ax.set_title("Metrics by kind")
-    ax.legend(fontsize=8, ncol=3)
+    ax.legend(fontsize=8, ncol=3, loc="upper center")
     _save(fig, path)
 
 
@@ -130,6 +130,10 @@ def _fmt(v) -> str:
     return f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
+def _at(name: str, k: int) -> str:
+    return f"{name}@{k}" if name in metrics.RETRIEVAL else name
+
+
 def blocks(summary: dict, records: Sequence[dict], plots, judge: dict | None) -> list[tuple]:
     cfg, m, n = summary["config"], summary["metrics"], summary["counts"]
     b: list[tuple] = [("h1", f"Evaluation: {summary['n']} questions"),
@@ -138,11 +142,12 @@ def blocks(summary: dict, records: Sequence[dict], plots, judge: dict | None) ->
     b += [("h2", "Definitions")] + [("p", d.format(**cfg)) for d in DEFINITIONS]
     for title, names in GROUPS.items():
         b.append(("h2", title))
-        b.append(("table", ["metric", "value", "n"], [[x, _fmt(m[x]), str(n[x])] for x in names]))
+        b.append(("table", ["metric", "value", "n"],
+                  [[_at(x, cfg["k"]), _fmt(m[x]), str(n[x])] for x in names]))
     kinds = list(summary["by_kind"])
     b.append(("h2", "By kind"))
     b.append(("table", ["metric"] + [f"{k} (n={summary['by_kind'][k]['n']})" for k in kinds],
-              [[x] + [_fmt(summary["by_kind"][k]["metrics"][x]) for k in kinds]
+              [[_at(x, cfg["k"])] + [_fmt(summary["by_kind"][k]["metrics"][x]) for k in kinds]
                for x in metrics.METRICS]))
     b.append(("h2", "Failure labels (first that applies, in this order)"))
     b.append(("table", ["label", "questions", "ids"],

@@ -23,6 +23,10 @@ NORMALISATION = ("SQuAD v1.1 (lowercase, punctuation, articles, whitespace) plus
                  "\"$5m\" -> \"5 million dollars\"); aliases matched at token boundaries")
 
 
+class EvalError(RuntimeError):
+    """The engine failed on a question; the message names it."""
+
+
 class LintFailed(Exception):
     """The Q&A file does not match the articles; nothing was run."""
 
@@ -90,7 +94,11 @@ def ask_all(engine, items: Sequence[QAItem], k: int, progress: bool) -> list[tup
     out = []
     for item in tqdm(items, desc="eval", unit="q", disable=not progress):
         t0 = time.perf_counter()
-        answer = engine.ask(item.question, k=k, history=list(item.history) or None)
+        try:
+            answer = engine.ask(item.question, k=k, history=list(item.history) or None)
+        except Exception as e:   # re-raised with the question named: which one broke matters
+            raise EvalError(f"question {item.id} (line {item.line}) failed: "
+                            f"{type(e).__name__}: {e}") from e
         wall = (time.perf_counter() - t0) * 1000
         out.append((answer.to_dict(), wall))
     return out
@@ -98,6 +106,9 @@ def ask_all(engine, items: Sequence[QAItem], k: int, progress: bool) -> list[tup
 
 def record(item: QAItem, answer: dict, spans, k: int, wall_ms: float) -> dict:
     from rag.tokens import count
+    conf = answer.get("confidence")
+    if conf is not None:   # answerers may hand over a numpy scalar, which JSON cannot write
+        answer = {**answer, "confidence": float(conf)}
     scores = metrics.score_question(answer, item, spans, k, count)
     label = scores.pop("label")
     return {
