@@ -56,6 +56,7 @@ class LLMClient:
         self.retries = max(0, settings.llm_retries)
         self.backoff = backoff
         self.ever_worked = False     # once it has worked, a connection error is transient
+        self.broken: str | None = None   # a configuration error, reported once, then no requests
         self._client = openai.OpenAI(api_key=settings.openai_api_key or "not-needed",
                                      base_url=self.base_url, timeout=settings.llm_timeout,
                                      max_retries=0)   # our own loop below decides
@@ -74,6 +75,15 @@ class LLMClient:
         return self.model
 
     def stream(self, messages: list[dict], max_tokens: int = MAX_ANSWER_TOKENS) -> Iterator[str]:
+        if self.broken:
+            raise LLMError(self.broken)
+        try:
+            yield from self._stream(messages, max_tokens)
+        except LLMError as e:
+            self.broken = str(e)
+            raise
+
+    def _stream(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
         import httpx
         import openai
         retryable = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError,
@@ -213,7 +223,6 @@ class LLMAnswerer:
         self.client = client or LLMClient(settings)
         self.fallback = fallback
         self.context_window = getattr(settings, "llm_context_window", None) or DEFAULT_CONTEXT_WINDOW
-        self.broken: str | None = None     # set by a configuration error: reported once
 
     @property
     def name(self) -> str:
@@ -221,7 +230,7 @@ class LLMAnswerer:
 
     def stream(self, question: str, passages: Sequence[Passage], *,
                rewritten: str | None = None) -> Iterator[str | Answer]:
-        if self.broken:
+        if self.client.broken:
             yield from self._fall_back(question, passages, rewritten,
                                        "the LLM is off for this session after the error reported "
                                        "earlier; answered extractively")
@@ -234,7 +243,6 @@ class LLMAnswerer:
                 if out := gate.feed(delta):
                     yield out
         except LLMError as e:
-            self.broken = str(e)
             yield from self._fall_back(question, passages, rewritten, f"{e}; answered extractively")
             return
         except LLMUnavailable as e:
