@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ingest.clean import is_blank
 from ingest.read import SourceDoc
-from ingest.split import ParsedArticle
+from ingest.split import ParsedArticle, is_heading
 from rag import tokens
 from rag.types import Chunk
 
@@ -39,7 +39,8 @@ def chunk_article(doc_text: str, art: ParsedArticle, chunk_tokens: int,
     for run in runs(doc_text, art.blocks):
         sents = [piece for block in run for s in sentences(doc_text, block)
                  for piece in _fit(doc_text, s, chunk_tokens)]
-        for start, end in _pack(doc_text, sents, chunk_tokens, overlap_tokens):
+        heads = {s for s in sents if s in run and is_heading(doc_text[s[0]:s[1]])}
+        for start, end in _pack(doc_text, sents, chunk_tokens, overlap_tokens, heads):
             out.append(Chunk.make(a.source, a.title, a.index, doc_text[start:end], start, end,
                                   a.date))
     return out
@@ -112,9 +113,11 @@ def _fit(doc_text: str, span: Span, budget: int) -> list[Span]:
     return out
 
 
-def _pack(doc_text: str, sents: list[Span], budget: int, overlap: int) -> list[Span]:
+def _pack(doc_text: str, sents: list[Span], budget: int, overlap: int,
+          heads: set[Span]) -> list[Span]:
     """Greedy packing of sentences into spans of at most `budget` tokens; each next chunk starts
-    with the trailing sentences of the previous one that fit in `overlap` tokens."""
+    with the trailing sentences of the previous one that fit in `overlap` tokens. A subheading
+    goes with the paragraph it introduces, not at the end of the chunk before it."""
     cost = [tokens.count(doc_text[s:e]) for s, e in sents]
     out: list[Span] = []
     i, n = 0, len(sents)
@@ -125,6 +128,8 @@ def _pack(doc_text: str, sents: list[Span], budget: int, overlap: int) -> list[S
             total += cost[j] + 1
         while j > i and tokens.count(doc_text[sents[i][0]:sents[j][1]]) > budget:
             j -= 1      # the estimate was short: BPE merged across a join
+        if j > i and j < n - 1 and sents[j] in heads:
+            j -= 1
         out.append((sents[i][0], sents[j][1]))
         if j == n - 1:
             break

@@ -75,7 +75,7 @@ _CREDIT = re.compile(r"(photo|image|picture|file photo|photograph|video|graphic)
 _CAPTION_CREDIT = re.compile(r".{0,200}\bPHOTO:\s*[\w .,/&-]{1,40}")
 _BYLINE_BIO = re.compile(r"[^.!?]{2,60}:\s*(staff|senior|chief|special|contributing)?\s*"
                          r"(reporter|writer|correspondent|editor|contributor)\b[^.!?]{0,60}", re.I)
-_CREDITS_LINE = re.compile(r"(edited|(additional )?reporting|writing|compiled|translated|"
+_CREDITS_LINE = re.compile(r"\(?(edited|(additional )?reporting|writing|compiled|translated|"
                            r"produced|fact-checked) by\b", re.I)
 _TIMESTAMP = re.compile(r"\w{3,9}\.? \d{1,2}, \d{4}\s*[-–—|,]?\s*(at )?\d{1,2}:\d{2}\s*([ap]\.?m\.?)?",
                         re.I)
@@ -84,7 +84,7 @@ _TIMESTAMP = re.compile(r"\w{3,9}\.? \d{1,2}, \d{4}\s*[-–—|,]?\s*(at )?\d{1,
 def classify(line: str) -> str:
     """The kind of one stripped line, from its text alone."""
     n = norm(line)
-    if len(n) <= 60:
+    if len(n) <= 60 and not n.endswith((".", "?", "!")):    # furniture, not a short sentence
         if _TEASER.fullmatch(n):
             return TEASER_END
         if _END.fullmatch(n):

@@ -192,6 +192,16 @@ def test_000_run_together_pieces_are_split(docs, parsed):
         assert docs["000"].text[a.start:].startswith(a.title.rstrip("…").split(",")[0])
 
 
+def test_a_subheading_opens_a_chunk_rather_than_closing_one(docs, parsed):
+    heading = "The Kurram Agreement and Sectarian Conflicts"
+    for size in (64, 200):
+        with_heading = [c for c in chunks_of(docs, parsed, "000", size, size // 5)
+                        if heading in c.text]
+        assert with_heading and not any(c.text.endswith(heading) for c in with_heading)
+    small = chunks_of(docs, parsed, "000", 64, 0)
+    assert any(c.text.startswith(heading + "\n") for c in small)
+
+
 def test_segment_leaves_a_cohesive_article_whole(docs, parsed):
     for key in ("001", "002", "004"):
         blocks = parsed[key][0].blocks
@@ -226,6 +236,9 @@ def test_parse_date(line, iso):
     ("More than 2,700 NATO troops have been killed since 2001.", clean.TEXT),
     ("Related to the strikes, the ministry said it would respond.", clean.TEXT),
     ("The Kurram Agreement and Sectarian Conflicts", clean.TEXT),
+    ("More on this later.", clean.TEXT), ("Comments were closed by noon.", clean.TEXT),
+    ("(Reporting by Jane Doe; Editing by John Roe)", clean.DROP),
+    ("Edited by Roxanna Shapour and Kate Clark", clean.DROP),
 ])
 def test_classify_lines(line, kind):
     assert clean.classify(line) == kind
