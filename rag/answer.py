@@ -1,6 +1,11 @@
 """The answerer seam: a one-method protocol, a registry picked by name at the edge, and the prompt
 material the LLM answerer and the condenser share (prompt files, passage formatting, fitting
-passages into a token budget).
+passages into a token budget, reading the NO_ANSWER line).
+
+Abstention protocol: the prompt asks for the line NO_ANSWER first when the passages do not hold
+the answer. A fixed token at a fixed place is what small local models follow most reliably (JSON
+and tool calls break, or are unsupported on many local servers, and would stop us streaming
+prose), and it is read before any text reaches the user; no prose is ever matched afterwards.
 """
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from . import tokens
 from .types import Answer, Passage
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
+NO_ANSWER = "NO_ANSWER"
+ABSTAIN_TEXT = "The passages do not contain the answer."
 
 
 class Answerer(Protocol):
@@ -105,3 +112,56 @@ def fit_passages(passages: Sequence[Passage], budget: int) -> tuple[list[Passage
         cut = enc.decode(enc.encode(p.chunk.text, disallowed_special=())[: budget - head_cost])
         kept, blocks = [p], [format_passage(p, cut + " …")]
     return kept, blocks
+
+
+# ---- the NO_ANSWER line ---------------------------------------------------------------------
+_DECOR = " \t\r\n*`#>\"'_"
+_SENTINEL_RE = re.compile(r"^[\s*`#>\"'_]*NO[_ -]?ANSWER\b[\s*`#>\"'_:.\-–—]*", re.IGNORECASE)
+# Reasoning models served locally (qwen3, deepseek-r1 on Ollama) open with a <think> block.
+_THINK_RE = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
+
+
+class SentinelGate:
+    """Holds back the start of a streamed reply until it is clear whether it opens with
+    NO_ANSWER (after any <think> block), so neither ever reaches the user."""
+
+    def __init__(self):
+        self.buf, self.decided, self.abstained, self.started = "", False, False, False
+
+    def feed(self, delta: str) -> str:
+        if self.decided:
+            return self._start(delta)
+        self.buf += delta
+        return "" if self._undecided() else self.flush()
+
+    def _start(self, delta: str) -> str:
+        """Blank lines (and, after NO_ANSWER, its markdown or colon) never open the text."""
+        if not self.started:
+            delta = delta.lstrip(_DECOR + ":.-–—" if self.abstained else " \t\r\n")
+            self.started = bool(delta)
+        return delta
+
+    def _undecided(self) -> bool:
+        text = self.buf.lstrip()
+        if text.startswith("<think>"):
+            if "</think>" not in text:
+                return True
+            text = _THINK_RE.sub("", text)
+        elif "<think>".startswith(text):
+            return True
+        head = re.sub(r"^NO[ -]", "NO_", text.lstrip(_DECOR).upper())
+        return len(head) < len(NO_ANSWER) and NO_ANSWER.startswith(head)
+
+    def flush(self) -> str:
+        if self.decided:
+            return ""
+        self.decided = True
+        self.abstained, body = split_sentinel(self.buf)
+        return self._start(body)
+
+
+def split_sentinel(text: str) -> tuple[bool, str]:
+    """(abstained, the reply without a leading <think> block and NO_ANSWER line)."""
+    text = _THINK_RE.sub("", text, count=1)
+    m = _SENTINEL_RE.match(text)
+    return bool(m), (text[m.end():] if m else text).strip()

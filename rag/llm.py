@@ -5,21 +5,17 @@ client): we need each chunk's finish_reason to tell a finished stream from a cut
 client's typed errors for the retry policy, and `models.list()` for the "unknown model" message;
 OpenAILike would add a second retry layer and global instrumentation for no gain here.
 
-Abstention protocol: the prompt asks for the line NO_ANSWER first when the passages do not hold
-the answer. A fixed token at a fixed place is what small local models follow most reliably (JSON
-and tool calls break or are unsupported on many local servers, and would stop us streaming
-prose), and it is checked before any text reaches the user.
+Abstention is the NO_ANSWER line of the prompt (see rag/answer.py for why and how it is read).
 """
 from __future__ import annotations
 
 import random
-import re
 import time
 from dataclasses import replace
 from typing import Iterator, Sequence
 
 from . import tokens
-from .answer import fit_passages, load_prompt
+from .answer import ABSTAIN_TEXT, SentinelGate, fit_passages, load_prompt, split_sentinel
 from .citations import check
 from .types import Answer, Passage
 
@@ -29,8 +25,6 @@ DEFAULT_CONTEXT_WINDOW = 4096   # Ollama's default; larger windows are set in th
 MAX_ANSWER_TOKENS = 512
 TOKENIZER_SLACK = 0.9           # tiktoken counts for OpenAI models; others may use ~10% more
 BACKOFF = 0.5                   # seconds before the first retry; doubles each time
-NO_ANSWER = "NO_ANSWER"
-ABSTAIN_TEXT = "The passages do not contain the answer."
 
 
 class LLMError(RuntimeError):
@@ -125,8 +119,7 @@ class LLMClient:
                 raise LLMUnavailable(describe(e)) from None
         if isinstance(last, openai.APIConnectionError) and not isinstance(
                 last, openai.APITimeoutError) and not self.ever_worked:
-            raise LLMError(f"could not reach the LLM server at {self.base_url}: is it running? "
-                           f"Check OPENAI_BASE_URL (e.g. http://localhost:11434/v1 for Ollama)")
+            raise LLMError(self._unreachable_message())
         raise LLMUnavailable(f"{describe(last)} (after {self.retries + 1} attempts)")
 
     def complete(self, messages: list[dict], max_tokens: int = 128) -> str:
@@ -147,10 +140,13 @@ class LLMClient:
         except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
             raise LLMError(self._key_message(e)) from None
         except openai.APIConnectionError:
-            raise LLMError(f"could not reach the LLM server at {self.base_url}: is it running? "
-                           f"Check OPENAI_BASE_URL") from None
+            raise LLMError(self._unreachable_message()) from None
         except openai.APIError:
             return []
+
+    def _unreachable_message(self) -> str:
+        return (f"could not reach the LLM server at {self.base_url}: is it running? Check "
+                f"OPENAI_BASE_URL (e.g. http://localhost:11434/v1 for Ollama)")
 
     def _key_message(self, e: Exception) -> str:
         return (f"OPENAI_API_KEY was rejected by {self.base_url} ({describe(e)}): check the key, "
@@ -169,48 +165,12 @@ class LLMClient:
 
 
 def describe(e: Exception | None) -> str:
-    """One line for a notice: 'HTTP 500 from the server', 'timed out after 60s', ..."""
-    status = getattr(e, "status_code", None)
-    if status:
+    """One line for a notice: 'HTTP 500 from the server', 'the request timed out', ..."""
+    if status := getattr(e, "status_code", None):
         return f"HTTP {status} from the server"
-    if type(e).__name__ == "APITimeoutError" or "Timeout" in type(e).__name__:
+    if "Timeout" in type(e).__name__:        # openai.APITimeoutError, httpx.ReadTimeout
         return "the request timed out"
     return str(e) or type(e).__name__
-
-
-# ---- the NO_ANSWER line ---------------------------------------------------------------------
-_DECOR = " \t\r\n*`#>\"'_"
-_SENTINEL_RE = re.compile(r"^[\s*`#>\"'_]*NO[_ -]?ANSWER\b[\s*`#>\"'_:.\-–—]*", re.IGNORECASE)
-
-
-class SentinelGate:
-    """Holds back the start of a streamed reply until it is clear whether it opens with
-    NO_ANSWER, so the token itself never reaches the user."""
-
-    def __init__(self):
-        self.buf, self.decided, self.abstained = "", False, False
-
-    def feed(self, delta: str) -> str:
-        if self.decided:
-            return delta
-        self.buf += delta
-        head = re.sub(r"^NO[ -]", "NO_", self.buf.lstrip(_DECOR).upper())
-        if len(head) < len(NO_ANSWER) and NO_ANSWER.startswith(head):
-            return ""
-        return self.flush()
-
-    def flush(self) -> str:
-        if self.decided:
-            return ""
-        self.decided = True
-        m = _SENTINEL_RE.match(self.buf)
-        self.abstained = bool(m)
-        return self.buf[m.end():] if m else self.buf
-
-
-def split_sentinel(text: str) -> tuple[bool, str]:
-    m = _SENTINEL_RE.match(text)
-    return (True, text[m.end():].strip()) if m else (False, text)
 
 
 # ---- the answerer ---------------------------------------------------------------------------
@@ -254,15 +214,14 @@ class LLMAnswerer:
             notices.append(f"the answer was cut off ({e}); showing what arrived")
         if tail := gate.flush():
             yield tail
-        text = "".join(parts)
-        if not text.strip():
+        abstained, text = split_sentinel("".join(parts))
+        if not text and not abstained:
             yield from self._fall_back(question, passages, rewritten,
                                        "the model returned an empty answer; answered extractively")
             return
-        answer = self._final(question, rewritten, shown, text, notices, interrupted)
-        if answer.abstained and not split_sentinel(text)[1]:
+        if abstained and not text:
             yield ABSTAIN_TEXT       # nothing after NO_ANSWER: tell the reader in words
-        yield answer
+        yield self._final(question, rewritten, shown, abstained, text, notices, interrupted)
 
     def prompt(self, question: str, passages: Sequence[Passage]) -> tuple[list[dict], list[Passage], list[str]]:
         """System and user messages with as many passages as fit the model's window."""
@@ -277,12 +236,11 @@ class LLMAnswerer:
         user = template.format(passages="\n\n".join(blocks), question=question)
         return [{"role": "system", "content": system}, {"role": "user", "content": user}], shown, notices
 
-    def _final(self, question, rewritten, shown, text, notices, interrupted) -> Answer:
-        abstained, body = split_sentinel(text)
+    def _final(self, question, rewritten, shown, abstained, text, notices, interrupted) -> Answer:
         base = dict(question=question, passages=tuple(shown), rewritten=rewritten,
                     answerer=self.name, interrupted=interrupted)
         if abstained:
-            return Answer(text=body or ABSTAIN_TEXT, abstained=True, notices=tuple(notices), **base)
+            return Answer(text=text or ABSTAIN_TEXT, abstained=True, notices=tuple(notices), **base)
         checked = check(text, shown)
         return Answer(text=checked.text, abstained=False, sentences=checked.sentences,
                       notices=tuple(notices) + checked.notices, **base)

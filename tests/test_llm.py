@@ -7,8 +7,8 @@ import re
 import pytest
 
 from fake_openai import FakeOpenAI, Reply
-from rag.answer import ANSWERERS, make_answerer, run
-from rag.llm import LLMAnswerer, LLMClient, SentinelGate
+from rag.answer import ANSWERERS, SentinelGate, make_answerer, run
+from rag.llm import LLMAnswerer, LLMClient
 from rag.settings import Settings, default_corpus
 from rag.types import Answer, Chunk, Passage
 
@@ -111,8 +111,7 @@ def test_abstention_is_a_structured_signal(server, fallback, reply):
     server.enqueue(Reply(reply, chunk_chars=3))
     streamed, ans = _consume(_answerer(_settings(server), fallback), "When was Atmar born?")
     assert ans.abstained and ans.sentences == ()
-    assert "NO_ANSWER" not in streamed and "NO_ANSWER" not in ans.text
-    assert ans.text == "The passages do not say when he was born."
+    assert streamed == ans.text == "The passages do not say when he was born."
 
 
 def test_bare_abstention_gets_words(server, fallback):
@@ -227,3 +226,12 @@ def test_openai_embedder_against_the_fake_server(server):
     assert v.shape == (3, 64)
     assert v[0] @ v[1] > v[0] @ v[2]
     assert not re.search("float", str(server.requests[-1].get("encoding_format", "base64")))
+
+
+def test_think_block_and_sentinel_after_it(server, fallback):
+    server.enqueue(Reply("<think>The passages say nothing of it.</think>\nNO_ANSWER\nNot said."))
+    streamed, ans = _consume(_answerer(_settings(server), fallback))
+    assert ans.abstained and streamed == ans.text == "Not said."
+    server.enqueue(Reply("<think>\nfind it\n</think>\n\n" + GOOD))
+    streamed, ans = _consume(_answerer(_settings(server), fallback))
+    assert streamed == GOOD and ans.sentences[0].supported
