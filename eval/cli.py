@@ -67,14 +67,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="eval_command", metavar="{sweep}")
     sp = sub.add_parser("sweep", help="chunk size x k x retriever x embedder, retrieval only",
                         description="Retrieval-only sweep; each chunk size gets a temporary store.")
-    sp.add_argument("--chunk-tokens", dest="sweep_chunks", type=int, nargs="+", default=[100, 200, 400])
-    sp.add_argument("-k", dest="sweep_ks", type=int, nargs="+", default=[3, 5, 10])
+    sp.add_argument("--chunk-tokens", dest="sweep_chunks", type=int, nargs="+", metavar="N",
+                    default=[100, 200, 400], help="chunk sizes (default: %(default)s)")
+    sp.add_argument("-k", dest="sweep_ks", type=int, nargs="+", metavar="K", default=[3, 5, 10],
+                    help="passages per question (default: %(default)s)")
     sp.add_argument("--modes", dest="sweep_modes", nargs="+", default=["bm25", "dense", "hybrid"],
                     choices=["bm25", "dense", "hybrid"])
-    sp.add_argument("--embedders", dest="sweep_embedders", nargs="+",
+    sp.add_argument("--embedders", dest="sweep_embedders", nargs="+", metavar="NAME",
                     help="embedder names (default: the configured one)")
-    sp.add_argument("--qa", dest="sweep_qa", type=Path, help="Q&A file (default: as for eval)")
-    sp.add_argument("--out", dest="sweep_out", type=Path, help="output folder (default: runs/sweep-<time>)")
+    sp.add_argument("--qa", dest="sweep_qa", type=Path, metavar="QA", help="Q&A file (default: as for eval)")
+    sp.add_argument("--out", dest="sweep_out", type=Path, metavar="DIR", help="output folder (default: runs/sweep-<time>)")
     # SUPPRESS: a sub-parser's defaults would overwrite `rag eval --quiet sweep`.
     sp.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bar")
 
@@ -126,12 +128,15 @@ def _compare(args) -> int:
 
 def _evaluate(args, settings) -> int:
     from eval import compare, report
+    from eval.judge import judge_run
     from eval.run import eval_settings, run_eval
-    baseline = compare.load_run(args.gate) if args.gate else None    # fail before the long run
+    # Everything that can fail fast does so before the long run.
+    baseline = compare.load_run(args.gate) if args.gate else None
     s = eval_settings(settings, k=args.k, retriever=args.retriever, answerer=args.answerer)
+    judge = _judge(args, s) if args.judge else None
     fresh = bool(args.fresh or args.gate or args.write_baseline)
     result = run_eval(s, args.qa, fresh=fresh, progress=not args.quiet)
-    judged = _judge(args, s, result.records) if args.judge else None
+    judged = judge_run(result.records, judge, progress=not args.quiet) if judge else None
     out = report.write_run(result, args.out or _stamp("eval"), judge=judged)
     print(json.dumps(result.summary, indent=1) if args.json else _headline(result.summary, out))
     if args.write_baseline:
@@ -146,11 +151,10 @@ def _evaluate(args, settings) -> int:
     return 0 if passed else 1
 
 
-def _judge(args, settings, records) -> dict:
-    from eval.judge import Judge, default_cache, judge_run, openai_complete
+def _judge(args, settings):
+    from eval.judge import Judge, default_cache, openai_complete
     complete = openai_complete(settings, args.judge_model)
-    judge = Judge(complete, complete.model, args.judge_cache or default_cache())
-    return judge_run(records, judge, progress=not args.quiet)
+    return Judge(complete, complete.model, args.judge_cache or default_cache())
 
 
 def _headline(summary: dict, out: Path) -> str:

@@ -165,3 +165,9 @@ def test_judge_needs_a_configured_llm(tmp_path):
     from rag.settings import Settings
     with pytest.raises(ValueError, match="the judge needs an LLM"):
         openai_complete(Settings.from_env(env={}, store=tmp_path))
+
+
+def test_judge_without_an_llm_fails_before_the_run(tmp_path, capsys):
+    assert cli.main(["--qa", str(TINY), "--judge", "--quiet", "--out", str(tmp_path / "o")]) == 2
+    assert "the judge needs an LLM" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
