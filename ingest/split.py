@@ -148,7 +148,8 @@ def lead_title(text: str, max_words: int = 12) -> str:
 #   1. lexical cohesion across the gap is low in absolute terms;
 #   2. the paragraph after it opens like a lead: no back-reference ("he", "these", "however") in
 #      its first words, and it is not a quotation;
-#   3. its first sentence introduces a name that the current piece has not mentioned.
+#   3. its first sentence names someone (a multi-word name), and unless the lexical break is
+#      strong, someone the current piece has not mentioned.
 # Lexical cohesion alone cannot tell a new story from a new section of a long feature on a few
 # hundred words; the lead cues make a cut cost evidence from how news stories start.
 
@@ -163,14 +164,17 @@ where which while who whom why will with within without would year years yet you
 _BACKREF = frozenset("""he his him she her hers they their them it its this these those such
 however meanwhile but also earlier later despite another other others same both and yet still
 further furthermore moreover besides then thus therefore instead nevertheless though although
-indeed similarly likewise again too so once""".split())
+indeed similarly likewise again so once previously mr mrs ms dr""".split())
 _NOT_NAMES = frozenset("""january february march april may june july august september october
 november december monday tuesday wednesday thursday friday saturday sunday the in on at a an
 last this next""".split())
 
 # Cosine across a cut must be low both near the gap and further out: a dip between two sections
-# of one story recovers over a wider window, a change of story does not.
-SCALES = ((60, 0.08), (150, 0.11))    # (content words each side of the gap, max cosine)
+# of one story recovers over a wider window, a change of story does not. Below STRONG the lead
+# only has to name someone; between STRONG and WEAK it has to name someone new to the piece.
+NEAR, FAR = 60, 150           # content words compared on each side of a gap
+NEAR_MAX = 0.08
+FAR_STRONG, FAR_WEAK = 0.06, 0.11
 MIN_PIECE = 3       # paragraphs per piece
 LEAD_WORDS = 8      # how far into a paragraph a back-reference counts
 
@@ -208,31 +212,50 @@ def segment(paras: list[str]) -> list[int]:
     if n < 2 * MIN_PIECE:
         return [0]
     tf = [_terms(p) for p in paras]
-    scores = [gap_sims(tf, w) for w, _ in SCALES]
-    low = [all(scores[k][g] <= SCALES[k][1] for k in range(len(SCALES))) for g in range(n - 1)]
+    near, far = gap_sims(tf, NEAR), gap_sims(tf, FAR)
     starts = [0]
-    seen: set[str] = set()
-    for g in range(n - 1):
+    seen: set[str] = set()      # terms of the current piece
+    g = 0
+    while g < n - 1:
         seen.update(tf[g])
-        nxt = g + 1
-        if (nxt - starts[-1] >= MIN_PIECE and n - nxt >= MIN_PIECE and low[g]
-                and not is_heading(paras[g]) and not is_heading(paras[nxt])
-                and _opens_story(paras[nxt], seen)):
-            starts.append(nxt)
+        if g + 1 - starts[-1] >= MIN_PIECE and _is_break(paras, near, far, g, seen):
+            # A story's short closing paragraph can look like a break too: of the breaks close
+            # together, the deepest wins.
+            best = g
+            for h in range(g + 1, min(g + MIN_PIECE, n - 1)):
+                if _is_break(paras, near, far, h, seen | set().union(*tf[g + 1: h + 1])) \
+                        and near[h] + far[h] < near[best] + far[best]:
+                    best = h
+            starts.append(best + 1)
             seen = set()
+            g = best
+        g += 1
     return starts
 
 
-def _opens_story(para: str, seen: set[str]) -> bool:
+def _is_break(paras: list[str], near: list[float], far: list[float], g: int,
+              seen: set[str]) -> bool:
+    if (len(paras) - (g + 1) < MIN_PIECE or near[g] > NEAR_MAX or far[g] > FAR_WEAK
+            or is_heading(paras[g]) or is_heading(paras[g + 1])):
+        return False
+    names = _lead_names(paras[g + 1])
+    return bool(names) and (far[g] <= FAR_STRONG or any(t not in seen for t in names))
+
+
+def _lead_names(para: str) -> set[str] | None:
+    """Terms of the multi-word names in a paragraph's first sentence; None if it does not open
+    like a lead (a quotation, or a back-reference such as "he" or "however" in its first words)."""
     words = re.findall(r"[A-Za-z][A-Za-z'’-]*", para)
     if para[0] in "\"“‘'" or any(w.lower() in _BACKREF for w in words[:LEAD_WORDS]):
-        return False
+        return None
     first = re.split(r"(?<=[a-z0-9”’\")])[.!?]\s", para, maxsplit=1)[0]
+    out: set[str] = set()
     for name in re.findall(r"[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+", first):
         parts = [_stem(w) for w in name.split() if w.lower() not in _NOT_NAMES]
-        if len(parts) >= 2 and any(p not in seen for p in parts if len(p) >= 3 and p not in _STOP):
-            return True
-    return False
+        parts = [p for p in parts if len(p) >= 3 and p not in _STOP]
+        if len(parts) >= 2:
+            out.update(parts)
+    return out
 
 
 def _window(vecs: list[dict], sizes: list[int], order, window_terms: int) -> dict:

@@ -202,6 +202,22 @@ def test_a_subheading_opens_a_chunk_rather_than_closing_one(docs, parsed):
     assert any(c.text.startswith(heading + "\n") for c in small)
 
 
+def test_run_together_stories_from_other_files_are_cut_where_they_meet(docs, parsed, tmp_path):
+    def body(key, i):
+        return [docs[key].text[s:e] for s, e in parsed[key][i].blocks]
+
+    pieces = [body("002", 0), body("003", 5), body("004", 0)]
+    p = tmp_path / "feed.txt"
+    p.write_text("Wire roundup\n" + "\n".join(x for piece in pieces for x in piece) + "\n",
+                 encoding="utf-8")
+    doc = read_source(p)
+    arts = parse_articles(doc)
+    assert [len(a.blocks) for a in arts] == [len(x) for x in pieces]
+    assert arts[0].article.title == "Wire roundup"
+    assert arts[1].article.title.startswith("The Saudi Embassy in Kabul has announced")
+    assert arts[2].article.title.startswith("Before returning to power in Afghanistan")
+
+
 def test_segment_leaves_a_cohesive_article_whole(docs, parsed):
     for key in ("001", "002", "004"):
         blocks = parsed[key][0].blocks
