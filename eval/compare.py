@@ -79,8 +79,12 @@ def write_baseline(run, path) -> None:
     margins = DEFAULT_MARGINS
     if path.is_file():
         margins = json.loads(path.read_text(encoding="utf-8")).get("margins", margins)
-    text = json.dumps(baseline_dict(run, margins), indent=1, ensure_ascii=False, sort_keys=True)
-    path.write_text(text + "\n", encoding="utf-8")
+    data = baseline_dict(run, margins)
+    questions = data.pop("questions")
+    head = json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True)
+    # One question a line: a refreshed baseline's git diff shows exactly which questions moved.
+    rows = ",\n".join("  " + json.dumps(q, ensure_ascii=False, sort_keys=True) for q in questions)
+    path.write_text(f'{head[:-2]},\n "questions": [\n{rows}\n ]\n}}\n', encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- comparison
