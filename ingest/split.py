@@ -95,7 +95,7 @@ def is_heading(text: str) -> bool:
 
 
 def _skip_header(sec: list[Line], has_title: bool) -> tuple[list[Line], str | None]:
-    """Date lines and (below a title) up to four short byline/affiliation lines."""
+    """Date lines and (below a title) a few short byline or affiliation lines."""
     date = None
     i = 0
     while i < min(len(sec) - 1, 5):
@@ -143,15 +143,17 @@ def lead_title(text: str, max_words: int = 12) -> str:
 # one needs blank-line paragraphs and fixed-size pseudo-sentences, returns text rather than
 # offsets, and always cuts somewhere (its cutoff is relative to the text's own scores), which
 # would chop every long single article. Here the units are our paragraph lines, each side of a gap
-# is a window of stemmed content words (names weighted up, idf-damped within the
-# section so that the subject of the whole file says nothing), and a cut needs three things:
+# is a window of stemmed content words (names weighted up, idf-damped within the section so that
+# the subject of the whole file says nothing), and a cut needs three things:
 #   1. lexical cohesion across the gap is low in absolute terms;
 #   2. the paragraph after it opens like a lead: no back-reference ("he", "these", "however") in
 #      its first words, and it is not a quotation;
 #   3. its first sentence names someone (a multi-word name), and unless the lexical break is
 #      strong, someone the current piece has not mentioned.
 # Lexical cohesion alone cannot tell a new story from a new section of a long feature on a few
-# hundred words; the lead cues make a cut cost evidence from how news stories start.
+# hundred words; the lead cues make a cut cost evidence from how news stories start. The rules
+# favour precision: a wrongly split article loses its title and context, a missed join only loses
+# the later piece's own title (chunks are small either way).
 
 _STOP = frozenset("""a about above after again against all also am an and any are as at be because
 been before being below between both but by can could did do does doing down during each even
