@@ -235,3 +235,12 @@ def test_think_block_and_sentinel_after_it(server, fallback):
     server.enqueue(Reply("<think>\nfind it\n</think>\n\n" + GOOD))
     streamed, ans = _consume(_answerer(_settings(server), fallback))
     assert streamed == GOOD and ans.sentences[0].supported
+
+
+def test_a_passage_too_big_for_the_window_is_cut_not_dropped(server, fallback):
+    answerer = _answerer(_settings(server), fallback)
+    answerer.context_window = 1400
+    big = Chunk.make("big.txt", "Big", 0, "Kabul news item. " * 2000, 0, 34000)
+    messages, shown, notices = answerer.prompt("q?", [Passage(1, big, 1.0)])
+    assert [p.n for p in shown] == [1] and not notices
+    assert 300 < len(messages[1]["content"]) < 8000 and messages[1]["content"].count("…") == 1
