@@ -83,9 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("chat", "Chat in the terminal; follow-up questions keep the conversation's context.")
     _answering(p)
 
-    p = sub.add_parser("eval", help="Evaluate answers against a Q&A set (see `rag eval --help`).",
-                       add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    sub.add_parser("eval", help="Evaluate answers against a Q&A set (see `rag eval --help`).",
+                   add_help=False)
     return ap
 
 
@@ -147,9 +146,9 @@ def cmd_chat(args, settings: Settings) -> int:
     return repl(Engine(settings), settings) or 0
 
 
-def cmd_eval(args) -> int:
+def cmd_eval(argv: list[str]) -> int:
     from eval.cli import main as eval_main
-    return eval_main(args.rest)
+    return eval_main(argv)
 
 
 def _quiet_libraries() -> None:
@@ -162,13 +161,23 @@ def _quiet_libraries() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["eval"]:
+        # eval has its own parser (with sub-commands); hand it the rest untouched.
+        return _guard(lambda: cmd_eval(argv[1:]))
     args = build_parser().parse_args(argv)
+    return _guard(lambda: _dispatch(args))
+
+
+def _dispatch(args) -> int:
+    settings = settings_from(args)
+    return {"ingest": cmd_ingest, "ask": cmd_ask, "stats": cmd_stats,
+            "remove": cmd_remove, "chat": cmd_chat}[args.command](args, settings)
+
+
+def _guard(fn) -> int:
     try:
-        if args.command == "eval":
-            return cmd_eval(args)
-        settings = settings_from(args)
-        return {"ingest": cmd_ingest, "ask": cmd_ask, "stats": cmd_stats,
-                "remove": cmd_remove, "chat": cmd_chat}[args.command](args, settings)
+        return fn()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -39,8 +39,8 @@ class Engine:
         self.answerer = answerer or self._make_answerer()
 
     def _make_answerer(self):
-        from .answer_extractive import ExtractiveAnswerer, idf_from_bm25
-        extractive = ExtractiveAnswerer(self.embedder, idf_from_bm25(self.bm25) if self.bm25 else None,
+        from .answer_extractive import ExtractiveAnswerer, Idf
+        extractive = ExtractiveAnswerer(self.embedder, Idf.from_bm25(self.bm25) if self.bm25 else None,
                                         self.settings.abstain_threshold)
         name = self.settings.resolved_answerer
         if name == "extractive":

@@ -45,7 +45,7 @@ def test_atmar_question_answers_ten_and_cites_the_quote(engine):
 
 @pytest.mark.parametrize("question", [
     "What is the capital of Australia?",
-    "Which football club does Sirajuddin Haqqani support?",
+    "Who won the 2018 FIFA World Cup?",
     "What was the price of wheat in Kabul in 2023?",
 ])
 def test_unanswerable_questions_abstain(engine, question):
