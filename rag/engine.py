@@ -62,7 +62,7 @@ class Engine:
         dense = self.store.dense(self.embedder.embed([q])[0], depth)
         if mode == "dense":
             return as_passages(dense[:k])
-        return as_passages(rrf([lexical, dense], k))
+        return as_passages(rrf([lexical, dense], k, weights=(1.0, self.settings.dense_weight)))
 
     def _k(self, k: int | None) -> int:
         if k is None:
