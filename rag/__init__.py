@@ -18,7 +18,8 @@ from .types import Answer, Chunk, Passage, Sentence
 if TYPE_CHECKING:
     from .engine import Engine
 
-__all__ = ["query", "get_engine", "Engine", "Settings", "Answer", "Chunk", "Passage", "Sentence"]
+__all__ = ["query", "get_engine", "Engine", "Chat", "Settings", "Answer", "Chunk", "Passage",
+           "Sentence"]
 
 _engines: dict[tuple, "Engine"] = {}
 _lock = threading.Lock()
@@ -49,4 +50,7 @@ def __getattr__(name: str):
     if name == "Engine":
         from .engine import Engine
         return Engine
+    if name == "Chat":
+        from .chat import Chat
+        return Chat
     raise AttributeError(name)

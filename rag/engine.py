@@ -102,7 +102,9 @@ class Engine:
 
     def rewrite(self, question: str, history: Sequence[dict]) -> str:
         from .condense import condense
-        return condense(question, history, settings=self.settings)
+        # Share the answerer's LLM client, so a broken server is reported once, not twice.
+        return condense(question, history, llm=getattr(self.answerer, "client", None),
+                        settings=self.settings)
 
     def stats(self) -> dict:
         return self.store.stats()

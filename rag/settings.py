@@ -38,6 +38,7 @@ class Settings:
     llm_model: str | None = None
     openai_api_key: str | None = None
     openai_base_url: str | None = None
+    llm_context_window: int = 4096   # tokens; Ollama's default context, safe for small models
     llm_timeout: float = 60.0
     llm_retries: int = 2
     abstain_threshold: float | None = None   # None: the answerer's calibrated default
@@ -63,6 +64,7 @@ class Settings:
                    "RAG_CHUNK_OVERLAP": ("chunk_overlap", int),
                    "RAG_LLM_TIMEOUT": ("llm_timeout", float),
                    "RAG_DENSE_WEIGHT": ("dense_weight", float),
+                   "RAG_LLM_CONTEXT": ("llm_context_window", int),
                    "RAG_ABSTAIN_THRESHOLD": ("abstain_threshold", float),
                    "RAG_MAX_FILE_BYTES": ("max_file_bytes", int),
                    "RAG_MAX_QUESTION_CHARS": ("max_question_chars", int)}

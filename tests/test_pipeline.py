@@ -115,3 +115,47 @@ def test_folder_with_bad_files_ingests_the_good_ones(fresh_settings, embedder, t
     assert set(skipped) == {"empty.txt", "latin1.txt", "image.txt", "notes.docx"}
     assert "UTF-8" in skipped["latin1.txt"] and "empty" in skipped["empty.txt"].lower()
     assert _store(fresh_settings, embedder).sources() == ["004_e30819fc19684813.txt"]
+
+
+def test_killed_ingest_process_recovers_without_duplicates(tmp_path, embedder):
+    """SIGKILL a real `rag ingest` mid-run; the store opens, and a re-run completes it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ingest.pipeline import ingest_paths
+    from rag.settings import Settings
+    from tests.conftest import PROJECT
+
+    src = tmp_path / "many"
+    src.mkdir()
+    for i in range(12):
+        for f in CORPUS.iterdir():
+            (src / f"{i:02d}_{f.name}").write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    store = tmp_path / "store"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_"))}
+    env["RAG_STORE"] = str(store)
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(src), "--quiet"],
+                            cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sqlite = store / "chroma" / "chroma.sqlite3"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if sqlite.exists() and sqlite.stat().st_size > 3_000_000:   # some files are in
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    settings = Settings.from_env(env={}, store=store)
+    partial = Store(store, embedder.name)
+    n_partial = len(partial.sources())
+    del partial
+    rerun = ingest_paths([src], settings, progress=False, embedder=embedder)
+    reference = ingest_paths([src], settings.with_(store=tmp_path / "ref"), progress=False,
+                             embedder=embedder)
+    got = Store(store, embedder.name)
+    assert n_partial < 60, "the ingest finished before it was killed; the test proved nothing"
+    assert sorted(got.all_ids()) == sorted(Store(tmp_path / "ref", embedder.name).all_ids())
+    assert got.count() == reference.chunks_added
+    assert len(got.sources()) == 60 and rerun.files_unchanged == n_partial
