@@ -11,13 +11,11 @@ are exact by construction, and an overlap of whole sentences rather than sub-sen
 """
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
 from ingest.clean import is_blank
 from ingest.read import SourceDoc
 from ingest.split import ParsedArticle, is_heading
 from rag import tokens
+from rag.text import punkt
 from rag.types import Chunk
 
 Span = tuple[int, int]
@@ -57,32 +55,11 @@ def runs(doc_text: str, blocks: tuple[Span, ...]) -> list[list[Span]]:
     return out
 
 
-@functools.lru_cache(maxsize=1)
-def _punkt():
-    """English Punkt from the punkt_tab files that ship with llama-index-core. Read directly:
-    nltk's own loader only looks under NLTK_DATA and refuses paths outside its data roots."""
-    import llama_index.core
-    from nltk.tabdata import PunktDecoder
-    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-
-    d = Path(llama_index.core.__file__).parent / "_static/nltk_cache/tokenizers/punkt_tab/english"
-    p, dec = PunktParameters(), PunktDecoder()
-    with open(d / "collocations.tab", encoding="utf-8") as f:
-        p.collocations = set(dec.tab2tups(f))
-    with open(d / "sent_starters.txt", encoding="utf-8") as f:
-        p.sent_starters = dec.txt2set(f)
-    with open(d / "abbrev_types.txt", encoding="utf-8") as f:
-        p.abbrev_types = dec.txt2set(f)
-    with open(d / "ortho_context.tab", encoding="utf-8") as f:
-        p.ortho_context = dec.tab2intdict(f)
-    return PunktSentenceTokenizer(p)
-
-
 def sentences(doc_text: str, block: Span) -> list[Span]:
     """Sentence spans of one block, in file offsets."""
     base = block[0]
     out: list[Span] = []
-    for s, e in _punkt().span_tokenize(doc_text[block[0]:block[1]]):
+    for s, e in punkt().span_tokenize(doc_text[block[0]:block[1]]):
         s, e = s + base, e + base
         # Punkt ends a sentence after a quoted "!" or "?" even when the sentence goes on
         # (“I will fight!” he shouted.): glue a lowercase continuation back on.

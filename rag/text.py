@@ -25,12 +25,24 @@ def _nltk_cache() -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _punkt():
-    import nltk
-    from nltk.tokenize.punkt import PunktTokenizer
-    if _nltk_cache() not in nltk.data.path:
-        nltk.data.path.insert(0, _nltk_cache())
-    return PunktTokenizer("english")
+def punkt():
+    """English Punkt from the punkt_tab files that ship with llama-index-core. Read directly:
+    nltk's own loader only looks under NLTK_DATA and refuses paths outside its data roots."""
+    import llama_index.core
+    from nltk.tabdata import PunktDecoder
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+    d = Path(llama_index.core.__file__).parent / "_static/nltk_cache/tokenizers/punkt_tab/english"
+    p, dec = PunktParameters(), PunktDecoder()
+    with open(d / "collocations.tab", encoding="utf-8") as f:
+        p.collocations = set(dec.tab2tups(f))
+    with open(d / "sent_starters.txt", encoding="utf-8") as f:
+        p.sent_starters = dec.txt2set(f)
+    with open(d / "abbrev_types.txt", encoding="utf-8") as f:
+        p.abbrev_types = dec.txt2set(f)
+    with open(d / "ortho_context.tab", encoding="utf-8") as f:
+        p.ortho_context = dec.tab2intdict(f)
+    return PunktSentenceTokenizer(p)
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,7 +67,7 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
     pos = 0
     for line in text.split("\n"):
         if line.strip():
-            for s, e in _punkt().span_tokenize(line):
+            for s, e in punkt().span_tokenize(line):
                 spans.append((offset + pos + s, offset + pos + e))
         pos += len(line) + 1
     return spans
