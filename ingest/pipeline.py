@@ -8,6 +8,7 @@ so nothing is duplicated).
 """
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Sequence
 from rag.bm25 import ensure_bm25
 from rag.embed import Embedder, make_embedder
 from rag.settings import Settings
-from rag.store import Store, StoreError
+from rag.store import Store, StoreError, live_generation, new_generation, publish
 
 from .chunk import chunk_document
 from .read import IngestError, SourceDoc, discover, read_source
@@ -66,33 +67,64 @@ def ingest_paths(paths: Sequence[Path] | None, settings: Settings, *, prune: boo
                  rebuild: bool = False, progress: bool = True,
                  embedder: Embedder | None = None) -> IngestReport:
     """Index files and folders (default: the bundled corpus). Raises IngestError / StoreError
-    before touching the store when the input as a whole is unusable (e.g. a missing path)."""
+    before touching the store when the input as a whole is unusable (e.g. a missing path).
+
+    A run that indexes nothing leaves no new store behind; `rebuild` builds into a fresh folder
+    and swaps it in only when done, so a failed rebuild leaves the old index as it was."""
     t0 = time.perf_counter()
     paths = [Path(p) for p in (paths or [settings.corpus])]
     files, skipped = discover(paths)
     files, dupes = _unique_names(files)
     embedder = embedder or make_embedder(settings)
-    if rebuild:
-        wipe(settings.store)
-    store = Store(settings.store, embedder.name, create=True)
-    report = IngestReport(str(settings.store), files_seen=len(files) + len(skipped) + len(dupes),
+    root = Path(settings.store)
+    existed = live_generation(root) is not None
+    generation = new_generation(root) if rebuild else None
+    report = IngestReport(str(root), files_seen=len(files) + len(skipped) + len(dupes),
                           skipped=[(str(p), w) for p, w in skipped + dupes])
-    with store.writing():
-        bar = _bar(len(files), progress)
-        for path in files:
-            bar.set_postfix_str(path.name[-40:], refresh=False)
-            try:
-                doc = read_source(path, max_bytes=settings.max_file_bytes)
-                _ingest_one(doc, store, embedder, settings, report)
-            except IngestError as e:
-                report.skipped.append((str(path), str(e)))
-            bar.update(1)
-        bar.close()
-        if prune:
-            _prune(store, report)
-        ensure_bm25(store, force=report.changed)
+    try:
+        store = Store(root, embedder.name, create=True, generation=generation)
+        with store.writing():
+            _ingest_files(files, store, embedder, settings, report, progress)
+            if prune:
+                _prune(store, report)
+            ensure_bm25(store, force=report.changed)
+            indexed = report.files_seen - len(report.skipped)
+            if generation is not None and indexed:
+                publish(root, generation)
+                generation = None
+    finally:
+        if generation is not None:          # a rebuild that failed or found nothing to index
+            shutil.rmtree(generation, ignore_errors=True)
+    if indexed == 0 and not existed:
+        _discard(root)                      # nothing indexed: leave no empty store behind
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _ingest_files(files, store, embedder, settings, report, progress) -> None:
+    bar = _bar(len(files), progress)
+    for path in files:
+        bar.set_postfix_str(path.name[-40:], refresh=False)
+        try:
+            doc = read_source(path, max_bytes=settings.max_file_bytes)
+            _ingest_one(doc, store, embedder, settings, report)
+        except IngestError as e:
+            report.skipped.append((str(path), str(e)))
+        bar.update(1)
+    bar.close()
+
+
+def _discard(root: Path) -> None:
+    """Remove what a store consists of, and its folder only if that leaves it empty: --store
+    may point at a folder that holds other things."""
+    for g in root.glob("g-*"):
+        shutil.rmtree(g, ignore_errors=True)
+    for name in ("CURRENT", "CURRENT.tmp", ".lock"):
+        (root / name).unlink(missing_ok=True)
+    try:
+        root.rmdir()
+    except OSError:
+        pass
 
 
 def _unique_names(files: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -168,10 +200,3 @@ def remove_sources(names: Sequence[str], settings: Settings, embedder: Embedder 
         removed = sum(store.remove_file(n) for n in names)
         ensure_bm25(store, force=True)
     return removed
-
-
-def wipe(store_path: Path) -> None:
-    """Delete an index (for --rebuild): only the folders this project creates."""
-    import shutil
-    for name in ("chroma", "bm25"):
-        shutil.rmtree(Path(store_path) / name, ignore_errors=True)

@@ -98,7 +98,7 @@ class BM25Index:
 
 def ensure_bm25(store, force: bool = False) -> BM25Index | None:
     """Load the BM25 index beside `store`, rebuilding it from Chroma if missing or stale."""
-    folder = store.path / "bm25"
+    folder = store.data / "bm25"
     current = None if force else BM25Index.load(folder)
     if current is not None and current.fingerprint == fingerprint(store.all_ids()):
         return current

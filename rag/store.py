@@ -1,9 +1,14 @@
 """The persistent store: Chroma (telemetry off) for chunks and vectors, BM25 beside it.
 
 Layout of a store directory:
-    chroma/     Chroma's own files (sqlite + HNSW segments); crash-safe by Chroma's design
-    bm25/       the lexical index, rebuilt from Chroma whenever its fingerprint is stale
+    CURRENT     names the live generation folder (replaced atomically)
+    g-<id>/chroma/   Chroma's own files (sqlite + HNSW segments); crash-safe by Chroma's design
+    g-<id>/bm25/     the lexical index, rebuilt from Chroma whenever its fingerprint is stale
     .lock       held by writers, so two ingests never interleave
+
+A rebuild writes a new generation and switches CURRENT only when it is complete, so a failed
+rebuild leaves the old index answering. Generation folders are never renamed or reused: Chroma
+keeps one client per path in a process, and a client whose files moved underneath it breaks.
 
 Chroma holds two collections: `chunks` (one record per chunk, with its vector) and `files` (one
 record per ingested file, written only after all its chunks are in: the commit marker that makes
@@ -14,6 +19,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
+import time
+import uuid
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -37,6 +45,32 @@ def _client(path: Path):
                                      settings=ChromaSettings(anonymized_telemetry=False))
 
 
+def live_generation(root: Path) -> Path | None:
+    """The live generation folder of the store at `root`, if there is one."""
+    try:
+        name = (Path(root) / "CURRENT").read_text().strip()
+    except OSError:
+        return None
+    folder = Path(root) / name
+    return folder if name.startswith("g-") and (folder / "chroma").is_dir() else None
+
+
+def new_generation(root: Path) -> Path:
+    folder = Path(root) / f"g-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def publish(root: Path, generation: Path) -> None:
+    """Make `generation` the live one (atomic rename of CURRENT), then drop the others."""
+    tmp = Path(root) / "CURRENT.tmp"
+    tmp.write_text(generation.name)
+    os.replace(tmp, Path(root) / "CURRENT")
+    for old in Path(root).glob("g-*"):
+        if old != generation:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def _meta(c: Chunk, file_sha: str) -> dict:
     m = {"source": c.source, "title": c.title, "article": c.article, "start": c.start,
          "end": c.end, "file_sha": file_sha}
@@ -51,14 +85,22 @@ def _chunk(cid: str, text: str, m: dict) -> Chunk:
 
 
 class Store:
-    def __init__(self, path: Path, embedder_name: str, *, create: bool = False):
+    """One generation of a store. `path` is the store's root (what users name with --store);
+    `data` is the generation folder that holds Chroma's files and the BM25 index."""
+
+    def __init__(self, path: Path, embedder_name: str, *, create: bool = False,
+                 generation: Path | None = None):
         self.path = Path(path)
         self.embedder_name = embedder_name
-        if not create and not (self.path / "chroma").is_dir():
-            raise StoreError(f"no index at {self.path}. Build it with `rag ingest` "
-                             f"(or point --store / RAG_STORE at an existing index).")
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._client = _client(self.path)
+        data = generation or live_generation(self.path)
+        if data is None:
+            if not create:
+                raise StoreError(f"no index at {self.path}. Build it with `rag ingest` "
+                                 f"(or point --store / RAG_STORE at an existing index).")
+            data = new_generation(self.path)
+            publish(self.path, data)
+        self.data = data
+        self._client = _client(self.data)
         # embedding_function=None: Chroma's default one downloads a model; we always pass vectors.
         kw = dict(embedding_function=None)
         if create:

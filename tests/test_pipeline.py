@@ -139,10 +139,10 @@ def test_killed_ingest_process_recovers_without_duplicates(tmp_path, embedder):
     env["RAG_STORE"] = str(store)
     proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(src), "--quiet"],
                             cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    sqlite = store / "chroma" / "chroma.sqlite3"
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
-        if sqlite.exists() and sqlite.stat().st_size > 3_000_000:   # some files are in
+        sqlite = next(store.glob("g-*/chroma/chroma.sqlite3"), None)
+        if sqlite and sqlite.stat().st_size > 3_000_000:   # some files are in
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
@@ -159,3 +159,27 @@ def test_killed_ingest_process_recovers_without_duplicates(tmp_path, embedder):
     assert sorted(got.all_ids()) == sorted(Store(tmp_path / "ref", embedder.name).all_ids())
     assert got.count() == reference.chunks_added
     assert len(got.sources()) == 60 and rerun.files_unchanged == n_partial
+
+
+def test_nothing_indexed_leaves_no_store_behind(fresh_settings, embedder, tmp_path):
+    bad = tmp_path / "empty.txt"
+    bad.write_text("   \n")
+    report = ingest_paths([bad], fresh_settings, progress=False, embedder=embedder)
+    assert report.skipped and not fresh_settings.store.exists()
+
+
+def test_failed_rebuild_keeps_the_old_index(fresh_settings, embedder, corpus_copy, tmp_path):
+    ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=embedder)
+    before = sorted(_store(fresh_settings, embedder).all_ids())
+    with pytest.raises(RuntimeError):
+        ingest_paths([corpus_copy], fresh_settings, rebuild=True, progress=False,
+                     embedder=CountingEmbedder(embedder, fail_after=1))
+    assert sorted(_store(fresh_settings, embedder).all_ids()) == before
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00binary")
+    ingest_paths([bad], fresh_settings, rebuild=True, progress=False, embedder=embedder)
+    assert sorted(_store(fresh_settings, embedder).all_ids()) == before
+    # A rebuild that works replaces the index (here with one file instead of five).
+    ingest_paths([corpus_copy / "004_e30819fc19684813.txt"], fresh_settings, rebuild=True,
+                 progress=False, embedder=embedder)
+    assert _store(fresh_settings, embedder).sources() == ["004_e30819fc19684813.txt"]

@@ -40,10 +40,10 @@ def test_bm25_is_rebuilt_when_missing_or_stale(corpus_settings, embedder, tmp_pa
     store_copy = tmp_path / "copy"
     shutil.copytree(corpus_settings.store, store_copy)
     store = Store(store_copy, embedder.name)
-    shutil.rmtree(store_copy / "bm25")
+    shutil.rmtree(store.data / "bm25")
     index = ensure_bm25(store)
     assert index.fingerprint == fingerprint(store.all_ids())
-    assert (store_copy / "bm25").is_dir()
+    assert (store.data / "bm25").is_dir()
     # A chunk removed behind BM25's back (as after a killed ingest) makes it stale.
     victim = store.all_ids()[0]
     store.delete([victim])
@@ -77,6 +77,6 @@ def test_dense_search_agrees_with_brute_force(corpus_settings, embedder):
 
 
 def test_bm25_ranks_the_chunk_with_rare_terms_first(corpus_settings, embedder):
-    index = BM25Index.load(corpus_settings.store / "bm25")
+    index = BM25Index.load(Store(corpus_settings.store, embedder.name).data / "bm25")
     top, _ = index.search("Arezo TV employees released", 3)[0]
     assert "Arezo" in top.text
