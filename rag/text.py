@@ -93,6 +93,9 @@ def expected_type(question: str) -> str | None:
     q = question.lower()
     if re.search(r"\b(what|which|in what) year\b|\bwhat year\b", q):
         return "year"
+    if re.search(r"\bhow much (money|aid|funding|did .* (pay|spend|cost|raise))|\bwhat (amount|sum)\b|"
+                 r"\bhow much .*\b(cost|worth|paid|spent|raised|fund)", q):
+        return "money"
     if re.search(r"\bhow (many|much|long|old|far)\b|\bwhat (number|percentage|share|amount)\b|"
                  r"\bwhat (?:was|is) the (?:number|amount|size|bounty|age|death toll)\b", q):
         return "number"
@@ -104,19 +107,24 @@ def expected_type(question: str) -> str | None:
 
 
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_MONEY = re.compile(r"[$€£]\s?\d[\d,.]*\s?(?:[mbk]n?\b|million|billion|thousand)?|"
+                    r"\b\d[\d,.]*\s?(?:million|billion|thousand)?\s?(?:dollars|afghanis|euros|rupees)\b",
+                    re.I)
 
 
 def has_type(sentence: str, kind: str | None, question: str = "") -> bool:
     """Does the sentence hold something of that kind which the question does not already hold?"""
     if kind is None:
         return False
-    pattern = {"year": _YEAR, "number": _NUMBER, "date": _DATE, "name": _NAME}[kind]
+    pattern = {"year": _YEAR, "number": _NUMBER, "date": _DATE, "name": _NAME, "money": _MONEY}[kind]
     asked = {m.lower() for m in pattern.findall(question)}
     qwords = set(words(question))
     for m in pattern.findall(sentence):
         if m.lower() in asked:
             continue
         if kind == "name" and set(words(m)) <= qwords:
+            continue
+        if kind == "number" and _YEAR.fullmatch(m):   # "how many" is rarely answered by a year
             continue
         return True
     return False
