@@ -112,4 +112,6 @@ class Engine:
 
 def _with_timings(answer: Answer, timings: dict[str, float]) -> Answer:
     from dataclasses import replace
-    return replace(answer, timings={**answer.timings, **timings})
+
+    from .highlight import highlights
+    return replace(answer, timings={**answer.timings, **timings}, highlights=highlights(answer))

@@ -43,7 +43,10 @@ def format_sources(answer: Answer, all_passages: bool = False) -> str:
     for p in shown:
         c = p.chunk
         lines.append(f"  [{p.n}] {c.title or c.source} — {c.source} chars {c.start}-{c.end}")
-        lines.append(textwrap.indent(textwrap.fill(_short(c.text, 300), 96), "      "))
+        # Show the sentence that supports the answer, not just the passage's first lines.
+        a, b = answer.highlights.get(p.n, (c.start, c.end))
+        quote = c.text[a - c.start:b - c.start]
+        lines.append(textwrap.indent(textwrap.fill(_short(quote, 300), 96), "      "))
     return "\n".join(lines) + "\n"
 
 

@@ -79,6 +79,8 @@ class Answer:
     answerer: str = ""
     interrupted: bool = False
     confidence: float | None = None   # the answerer's own evidence score; abstains below a threshold
+    highlights: dict[int, tuple[int, int]] = field(default_factory=dict)  # passage n -> the file
+                                      # span of the sentence that supports the answer
 
     @property
     def citations(self) -> tuple[Passage, ...]:
@@ -96,6 +98,10 @@ class Answer:
         for p in self.citations:
             d = p.to_dict()
             d.pop("score")
+            if p.n in self.highlights:
+                a, b = self.highlights[p.n]
+                c = p.chunk
+                d["highlight"] = {"start": a, "end": b, "text": c.text[a - c.start:b - c.start]}
             cites.append(d)
         return {
             "question": self.question,

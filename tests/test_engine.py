@@ -99,3 +99,16 @@ def test_query_reuses_one_engine_per_store(corpus_settings, monkeypatch):
 def test_engine_refuses_a_store_that_does_not_exist(fresh_settings):
     with pytest.raises(ValueError, match="rag ingest"):
         Engine(fresh_settings)
+
+
+def test_citations_carry_the_supporting_sentence_span(engine):
+    d = engine.ask(ATMAR).to_dict()
+    text = _file("000_c73e7dc4e8ffbfc0.txt")
+    quotes = []
+    for c in d["citations"]:
+        h = c["highlight"]
+        assert c["start"] <= h["start"] < h["end"] <= c["end"]
+        assert text[h["start"]:h["end"]] == h["text"]
+        quotes.append(h["text"])
+    assert any("I travelled to Pakistan ten times" in q for q in quotes)
+    assert all(q in d["answer"] for q in quotes)   # extractive: the answer quotes what it cites
