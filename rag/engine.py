@@ -5,6 +5,7 @@ in), and its parts are read-only after construction.
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Iterator, Sequence
 
@@ -37,6 +38,7 @@ class Engine:
         self.store = Store(settings.store, self.embedder.name)
         self.bm25 = ensure_bm25(self.store)
         self.answerer = answerer or self._make_answerer()
+        self._log_lock = threading.Lock()
 
     def _make_answerer(self):
         from .answer_extractive import ExtractiveAnswerer, Idf
@@ -87,7 +89,10 @@ class Engine:
                 t2 = time.perf_counter()
                 timings = {"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000,
                            "total": (t2 - t0) * 1000}
-                yield _with_timings(item, timings)
+                final = _with_timings(item, timings)
+                if self.settings.answer_log:
+                    self._log(final)
+                yield final
                 return
             yield item
 
@@ -108,6 +113,17 @@ class Engine:
 
     def stats(self) -> dict:
         return self.store.stats()
+
+    def _log(self, answer: Answer) -> None:
+        """One JSON line per answer: question, rewrite, passages and scores, answerer, citation
+        verdicts, timings. It serves debugging and evaluation alike, with no extra service."""
+        import json
+        s = self.settings
+        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **answer.to_dict(),
+                  "config": {"store": str(s.store), "embedder": self.embedder.name,
+                             "retriever": s.retriever, "k": s.k, "dense_weight": s.dense_weight}}
+        with self._log_lock, open(s.answer_log, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def _with_timings(answer: Answer, timings: dict[str, float]) -> Answer:

@@ -42,6 +42,7 @@ class Settings:
     llm_timeout: float = 60.0
     llm_retries: int = 2
     abstain_threshold: float | None = None   # None: the answerer's calibrated default
+    answer_log: Path | None = None   # append every answer record here (JSON lines), for debugging
     max_question_chars: int = 2000
     max_file_bytes: int = 20_000_000
 
@@ -53,6 +54,8 @@ class Settings:
             "store": Path(env["RAG_STORE"]).expanduser() if env.get("RAG_STORE") else default_store(),
             "corpus": Path(env["RAG_CORPUS"]).expanduser() if env.get("RAG_CORPUS") else default_corpus(),
         }
+        if env.get("RAG_ANSWER_LOG"):
+            vals["answer_log"] = Path(env["RAG_ANSWER_LOG"]).expanduser()
         simple = {"RAG_EMBED": "embedder", "RAG_EMBED_MODEL": "openai_embed_model",
                   "RAG_RETRIEVER": "retriever", "RAG_ANSWERER": "answerer",
                   "RAG_LLM_MODEL": "llm_model", "OPENAI_API_KEY": "openai_api_key",
@@ -80,7 +83,8 @@ class Settings:
             if name not in known:
                 raise TypeError(f"unknown setting {name!r}")
             if value is not None:
-                vals[name] = Path(value).expanduser() if name in ("store", "corpus") else value
+                vals[name] = (Path(value).expanduser() if name in ("store", "corpus", "answer_log")
+                              else value)
         s = cls(**vals)
         s.validate()
         return s

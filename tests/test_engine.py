@@ -112,3 +112,14 @@ def test_citations_carry_the_supporting_sentence_span(engine):
         quotes.append(h["text"])
     assert any("I travelled to Pakistan ten times" in q for q in quotes)
     assert all(q in d["answer"] for q in quotes)   # extractive: the answer quotes what it cites
+
+
+def test_answer_log_keeps_one_record_per_answer(corpus_settings, embedder, tmp_path):
+    log = tmp_path / "answers.jsonl"
+    eng = Engine(corpus_settings.with_(answerer="extractive", answer_log=log), embedder=embedder)
+    eng.ask(ATMAR)
+    eng.ask("Who won the 2018 FIFA World Cup?")
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["question"] for r in rows] == [ATMAR, "Who won the 2018 FIFA World Cup?"]
+    assert [r["abstained"] for r in rows] == [False, True]
+    assert rows[0]["passages"] and rows[0]["config"]["embedder"] == embedder.name
