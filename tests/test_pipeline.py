@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -183,3 +184,17 @@ def test_failed_rebuild_keeps_the_old_index(fresh_settings, embedder, corpus_cop
     ingest_paths([corpus_copy / "004_e30819fc19684813.txt"], fresh_settings, rebuild=True,
                  progress=False, embedder=embedder)
     assert _store(fresh_settings, embedder).sources() == ["004_e30819fc19684813.txt"]
+
+
+def test_html_citations_resolve_against_the_text_the_store_keeps(fresh_settings, embedder):
+    from rag.engine import Engine
+    page = Path(__file__).parent / "fixtures" / "ingest" / "news_page.html"
+    report = ingest_paths([page], fresh_settings, progress=False, embedder=embedder)
+    assert report.files_new == 1
+    eng = Engine(fresh_settings.with_(answerer="extractive"), embedder=embedder)
+    a = eng.ask("How many households in Millbrook were told to prepare for evacuation?")
+    assert not a.abstained and "340" in a.text
+    kept = eng.store.document_text("news_page.html")
+    for p in a.passages:
+        assert kept[p.chunk.start:p.chunk.end] == p.chunk.text
+    assert "<p>" not in kept and "Riverton" in kept
