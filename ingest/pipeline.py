@@ -17,7 +17,8 @@ from typing import Sequence
 from rag.bm25 import ensure_bm25
 from rag.embed import Embedder, make_embedder
 from rag.settings import Settings
-from rag.store import Store, StoreError, live_generation, new_generation, publish
+from rag.store import (Store, StoreError, live_generation, new_generation, publish, touch_version,
+                       writer_lock)
 
 from .chunk import chunk_document
 from .read import IngestError, SourceDoc, discover, read_source
@@ -77,26 +78,35 @@ def ingest_paths(paths: Sequence[Path] | None, settings: Settings, *, prune: boo
     files, dupes = _unique_names(files)
     embedder = embedder or make_embedder(settings)
     root = Path(settings.store)
-    existed = live_generation(root) is not None
-    generation = new_generation(root) if rebuild else None
     report = IngestReport(str(root), files_seen=len(files) + len(skipped) + len(dupes),
                           skipped=[(str(p), w) for p, w in skipped + dupes])
+    discard = False
     try:
-        store = Store(root, embedder.name, create=True, generation=generation)
-        with store.writing():
-            _ingest_files(files, store, embedder, settings, report, progress)
-            if prune:
-                _prune(store, report)
-            ensure_bm25(store, force=report.changed)
-            indexed = report.files_seen - len(report.skipped)
-            if generation is not None and indexed:
-                publish(root, generation)
-                generation = None
+        with writer_lock(root):
+            existed = live_generation(root) is not None
+            generation = new_generation(root) if rebuild else None
+            indexed = 0
+            try:
+                store = Store(root, embedder.name, create=True, generation=generation)
+                _ingest_files(files, store, embedder, settings, report, progress)
+                if prune:
+                    _prune(store, report)
+                ensure_bm25(store, force=report.changed)
+                indexed = report.files_seen - len(report.skipped)
+                if generation is not None and indexed:
+                    publish(root, generation)
+                    generation = None
+                elif report.changed:
+                    touch_version(root)
+            finally:
+                if generation is not None:      # a rebuild that failed or found nothing to index
+                    shutil.rmtree(generation, ignore_errors=True)
+                # A new store into which no file was committed (all input bad, or the first
+                # file failed) is removed; one with committed files stays, to be resumed.
+                discard = not existed and report.files_new + report.files_changed == 0
     finally:
-        if generation is not None:          # a rebuild that failed or found nothing to index
-            shutil.rmtree(generation, ignore_errors=True)
-    if indexed == 0 and not existed:
-        _discard(root)                      # nothing indexed: leave no empty store behind
+        if discard:
+            _discard(root)              # nothing indexed: leave no empty store behind
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -119,7 +129,7 @@ def _discard(root: Path) -> None:
     may point at a folder that holds other things."""
     for g in root.glob("g-*"):
         shutil.rmtree(g, ignore_errors=True)
-    for name in ("CURRENT", "CURRENT.tmp", ".lock"):
+    for name in ("CURRENT", "CURRENT.tmp", "VERSION", "VERSION.tmp", ".lock"):
         (root / name).unlink(missing_ok=True)
     try:
         root.rmdir()
@@ -144,12 +154,18 @@ def _unique_names(files: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]
 def _ingest_one(doc: SourceDoc, store: Store, embedder: Embedder, settings: Settings,
                 report: IngestReport) -> None:
     record = store.file_record(doc.source)
+    _check_same_file(record, doc)
     existing = store.chunk_ids(doc.source)
     if record and record.get("sha256") == doc.sha256 and record.get("chunks") == len(existing) \
-            and record.get("chunk_tokens") == settings.chunk_tokens:
+            and record.get("chunk_tokens") == settings.chunk_tokens \
+            and record.get("chunk_overlap") == settings.chunk_overlap:
         report.files_unchanged += 1
         report.articles += int(record.get("articles", 0))
         report.chunks_unchanged += len(existing)
+        if record.get("path") != str(doc.path.resolve()):   # moved: remember where it is now
+            store.put_file(doc.source, doc.sha256, doc.kind, doc.text,
+                           **{k: v for k, v in record.items() if k not in ("sha256", "kind", "path")},
+                           path=str(doc.path.resolve()))
         return
     parsed = parse_articles(doc)
     chunks = chunk_document(doc, parsed, settings.chunk_tokens, settings.chunk_overlap)
@@ -164,7 +180,7 @@ def _ingest_one(doc: SourceDoc, store: Store, embedder: Embedder, settings: Sett
     store.delete(stale)
     store.put_file(doc.source, doc.sha256, doc.kind, doc.text, chunks=len(chunks),
                    articles=len(parsed), path=str(doc.path.resolve()),
-                   chunk_tokens=settings.chunk_tokens)
+                   chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap)
     if record is None and not existing:
         report.files_new += 1
     else:
@@ -173,6 +189,17 @@ def _ingest_one(doc: SourceDoc, store: Store, embedder: Embedder, settings: Sett
     report.chunks_added += len(todo)
     report.chunks_unchanged += len(chunks) - len(todo)
     report.chunks_removed += len(stale)
+
+
+def _check_same_file(record: dict | None, doc: SourceDoc) -> None:
+    """Citations name files by name, so one name is one file. A file that moved (its old path
+    is gone) is the same file; two live files with one name are a conflict the user resolves."""
+    old = (record or {}).get("path")
+    new = str(doc.path.resolve())
+    if old and old != new and Path(old).exists() and record.get("sha256") != doc.sha256:
+        raise IngestError(f"another file named {doc.source} is already indexed (from {old}); "
+                          f"rename one of them, or drop the old one first: "
+                          f"`rag remove {doc.source}`")
 
 
 def _embed_text(c) -> str:
@@ -196,7 +223,8 @@ def remove_sources(names: Sequence[str], settings: Settings, embedder: Embedder 
     if unknown:
         raise StoreError(f"not in the index: {', '.join(unknown)}. `rag stats --files` lists "
                          f"what is indexed.")
-    with store.writing():
+    with writer_lock(store.path):
         removed = sum(store.remove_file(n) for n in names)
         ensure_bm25(store, force=True)
+        touch_version(store.path)
     return removed

@@ -21,29 +21,29 @@ if TYPE_CHECKING:
 __all__ = ["query", "get_engine", "Engine", "Chat", "Settings", "Answer", "Chunk", "Passage",
            "Sentence"]
 
-_engines: dict[tuple, "Engine"] = {}
+_engines: dict[Settings, "Engine"] = {}
 _lock = threading.Lock()
 
 
 def get_engine(store: str | Path | None = None, settings: Settings | None = None) -> "Engine":
-    """The shared Engine for a store (`store`, else RAG_STORE, else the default), built once."""
+    """The shared Engine for a configuration (`store`, else RAG_STORE, else the default)."""
     from .engine import Engine
-    settings = settings or Settings.from_env(store=store)
+    settings = settings or Settings.from_env()
     if store is not None:
         settings = settings.with_(store=Path(store).expanduser())
-    key = (str(Path(settings.store).resolve()), settings.embedder, settings.resolved_answerer,
-           settings.retriever, settings.llm_model, settings.openai_base_url)
+    settings = settings.with_(store=Path(settings.store).resolve())
     with _lock:
-        if key not in _engines:
-            _engines[key] = Engine(settings)
-        return _engines[key]
+        if settings not in _engines:   # Settings is frozen: every field is part of the key
+            _engines[settings] = Engine(settings)
+        return _engines[settings]
 
 
 def query(question: str, *, k: int | None = None, store: str | Path | None = None) -> Answer:
     """Answer one question from the indexed articles, with cited passages."""
     from .engine import check_question
-    check_question(question, Settings.max_question_chars)
-    return get_engine(store).ask(question, k=k)
+    settings = Settings.from_env(store=store)
+    check_question(question, settings.max_question_chars)   # before loading anything
+    return get_engine(settings=settings).ask(question, k=k)
 
 
 def __getattr__(name: str):

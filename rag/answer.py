@@ -46,28 +46,29 @@ def run(answerer: Answerer, question: str, passages: Sequence[Passage], **kw) ->
 # Factories import their module only when called, so picking "extractive" never imports the
 # openai client and picking "llm" never loads what only the extractive answerer needs.
 
-def _extractive(settings, *, fallback=None, embedder=None) -> Answerer:
+def _extractive(settings, *, fallback=None, embedder=None, idf=None) -> Answerer:
     from .answer_extractive import ExtractiveAnswerer
     from .embed import make_embedder
-    return ExtractiveAnswerer(embedder or make_embedder(settings), None, settings.abstain_threshold)
+    return ExtractiveAnswerer(embedder or make_embedder(settings), idf, settings.abstain_threshold)
 
 
-def _llm(settings, *, fallback=None, embedder=None) -> Answerer:
+def _llm(settings, *, fallback=None, embedder=None, idf=None) -> Answerer:
     from .llm import LLMAnswerer
-    return LLMAnswerer(settings, fallback or _extractive(settings, embedder=embedder))
+    return LLMAnswerer(settings, fallback or _extractive(settings, embedder=embedder, idf=idf))
 
 
 ANSWERERS: dict[str, Callable[..., Answerer]] = {"extractive": _extractive, "llm": _llm}
 
 
 def make_answerer(name: str, settings, *, fallback: Answerer | None = None,
-                  embedder=None) -> Answerer:
-    """`fallback` answers when the LLM cannot (the engine passes its extractive answerer)."""
+                  embedder=None, idf=None) -> Answerer:
+    """`fallback` answers when the LLM cannot (default: the extractive answerer); `idf` weights
+    the extractive answerer's term matching (the engine passes its BM25 index's)."""
     try:
         factory = ANSWERERS[name]
     except KeyError:
         raise ValueError(f"unknown answerer {name!r}; valid: {', '.join(sorted(ANSWERERS))}") from None
-    return factory(settings, fallback=fallback, embedder=embedder)
+    return factory(settings, fallback=fallback, embedder=embedder, idf=idf)
 
 
 # ---- prompt material ------------------------------------------------------------------------

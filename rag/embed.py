@@ -9,6 +9,10 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 
+class EmbedderError(ValueError):
+    """The embedder could not embed; the message names the cause and the fix."""
+
+
 class Embedder(Protocol):
     name: str    # recorded in the store, so a store is never queried with another embedder
 
@@ -85,7 +89,15 @@ class OpenAIEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        return _normalise(np.array(self._client.get_text_embedding_batch(list(texts))))
+        try:
+            vectors = self._client.get_text_embedding_batch(list(texts))
+        except Exception as e:   # the network boundary: every failure becomes one clear message
+            where = self._kw["api_base"] or "api.openai.com"
+            raise EmbedderError(
+                f"could not get embeddings for model {self.model!r} from {where}: "
+                f"{type(e).__name__}: {e}. Check OPENAI_BASE_URL / OPENAI_API_KEY and "
+                f"RAG_EMBED_MODEL, or use the offline default: RAG_EMBED=wordllama") from None
+        return _normalise(np.array(vectors))
 
 
 def _wordllama(settings) -> Embedder:

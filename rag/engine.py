@@ -13,7 +13,7 @@ from .bm25 import ensure_bm25
 from .embed import Embedder, make_embedder
 from .retrieve import MODES, as_passages, rrf
 from .settings import Settings
-from .store import Store
+from .store import Store, version
 from .types import Answer, Passage
 
 CANDIDATES = 30   # each retriever's list length before fusion
@@ -35,25 +35,37 @@ class Engine:
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None, answerer=None):
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
-        self.store = Store(settings.store, self.embedder.name)
-        self.bm25 = ensure_bm25(self.store)
-        self.answerer = answerer or self._make_answerer()
+        self._given_answerer = answerer
         self._log_lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        self._open()
+
+    def _open(self) -> None:
+        self._version = version(self.settings.store)
+        self.store = Store(self.settings.store, self.embedder.name)
+        self.bm25 = ensure_bm25(self.store)
+        self.answerer = self._given_answerer or self._make_answerer()
+
+    def refresh(self) -> None:
+        """Reopen the store if an ingest changed it since (one small file read per question),
+        so a long-running engine never answers from a stale or replaced index."""
+        if version(self.settings.store) != self._version:
+            with self._reload_lock:
+                if version(self.settings.store) != self._version:
+                    self._open()
 
     def _make_answerer(self):
-        from .answer_extractive import ExtractiveAnswerer, Idf
-        extractive = ExtractiveAnswerer(self.embedder, Idf.from_bm25(self.bm25) if self.bm25 else None,
-                                        self.settings.abstain_threshold)
-        name = self.settings.resolved_answerer
-        if name == "extractive":
-            return extractive
         from .answer import make_answerer
-        return make_answerer(name, self.settings, fallback=extractive)
+        from .answer_extractive import Idf
+        idf = Idf.from_bm25(self.bm25) if self.bm25 else None
+        return make_answerer(self.settings.resolved_answerer, self.settings,
+                             embedder=self.embedder, idf=idf)
 
     # --- retrieval ---------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
         q = check_question(question, self.settings.max_question_chars)
         k = self._k(k)
+        self.refresh()
         mode = mode or self.settings.retriever
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; valid: {', '.join(MODES)}")

@@ -101,6 +101,11 @@ class Settings:
             raise ValueError(f"unknown retriever {self.retriever!r}; valid: bm25, dense, hybrid")
         if not 16 <= self.chunk_tokens <= 8192:
             raise ValueError(f"chunk_tokens must be 16..8192, got {self.chunk_tokens}")
+        if self.answerer == "llm" and not self.llm_configured:
+            # Never fall through to api.openai.com because nobody said otherwise.
+            raise ValueError("the llm answerer needs a server: set OPENAI_API_KEY (OpenAI) or "
+                             "OPENAI_BASE_URL (Ollama, vLLM, llama.cpp, LM Studio), or use "
+                             "--answerer extractive")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ValueError("chunk_overlap must be at least 0 and below chunk_tokens")
 

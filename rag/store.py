@@ -62,13 +62,50 @@ def new_generation(root: Path) -> Path:
 
 
 def publish(root: Path, generation: Path) -> None:
-    """Make `generation` the live one (atomic rename of CURRENT), then drop the others."""
-    tmp = Path(root) / "CURRENT.tmp"
+    """Make `generation` the live one (atomic rename of CURRENT). The generation it replaces is
+    kept until the next publish, so engines still reading it finish their queries and then
+    notice the switch (see `version`); older ones are deleted."""
+    root = Path(root)
+    previous = live_generation(root)
+    tmp = root / "CURRENT.tmp"
     tmp.write_text(generation.name)
-    os.replace(tmp, Path(root) / "CURRENT")
-    for old in Path(root).glob("g-*"):
-        if old != generation:
+    os.replace(tmp, root / "CURRENT")
+    for old in root.glob("g-*"):
+        if old not in (generation, previous):
             shutil.rmtree(old, ignore_errors=True)
+    touch_version(root)
+
+
+def touch_version(root: Path) -> None:
+    """Record that the store changed; open engines compare this to reload."""
+    tmp = Path(root) / "VERSION.tmp"
+    tmp.write_text(uuid.uuid4().hex)
+    os.replace(tmp, Path(root) / "VERSION")
+
+
+def version(root: Path) -> str:
+    try:
+        return (Path(root) / "VERSION").read_text()
+    except OSError:
+        return ""
+
+
+@contextlib.contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """An exclusive lock on a store for the duration of an ingest (taken before a generation
+    is chosen, so two first ingests cannot each publish their own)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError(f"another `rag ingest` is writing to {root}; wait for it to "
+                             f"finish and run this again.") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _meta(c: Chunk, file_sha: str) -> dict:
@@ -124,20 +161,6 @@ class Store:
         self._vs = None
 
     # --- writing -----------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """An exclusive lock for the duration of an ingest."""
-        with open(self.path / ".lock", "w") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StoreError(f"another `rag ingest` is writing to {self.path}; wait for it "
-                                 f"to finish and run this again.") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
     @property
     def vector_store(self):
         if self._vs is None:
@@ -159,14 +182,12 @@ class Store:
         for i in range(0, len(ids), _BATCH):
             self.chunks.delete(ids=ids[i:i + _BATCH])
 
-    def put_file(self, source: str, sha: str, kind: str, text: str, chunks: int, articles: int,
-                 **extra: str | int) -> None:
+    def put_file(self, source: str, sha: str, kind: str, text: str, **meta: str | int) -> None:
         # The file's text is kept so citations into HTML (whose offsets index the extracted
         # text) can be resolved and highlighted later. The 1-d vector is a placeholder:
         # Chroma wants one per record, and nothing searches this collection by vector.
         self.files.upsert(ids=[source], documents=[text],
-                          metadatas=[{"sha256": sha, "kind": kind, "chunks": chunks,
-                                      "articles": articles, **extra}],
+                          metadatas=[{**meta, "sha256": sha, "kind": kind}],
                           embeddings=[[0.0]])
 
     def remove_file(self, source: str) -> int:

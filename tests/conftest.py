@@ -21,8 +21,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):
-    for var in _CLEARED:
-        monkeypatch.delenv(var, raising=False)
+    for var in list(os.environ):
+        if var in _CLEARED or var.startswith("RAG_"):
+            monkeypatch.delenv(var, raising=False)
+    import rag
+    monkeypatch.setattr(rag, "_engines", {})      # no engine outlives its test
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("RAG_STORE", str(tmp_path / "store"))
 

@@ -123,3 +123,26 @@ def test_answer_log_keeps_one_record_per_answer(corpus_settings, embedder, tmp_p
     assert [r["question"] for r in rows] == [ATMAR, "Who won the 2018 FIFA World Cup?"]
     assert [r["abstained"] for r in rows] == [False, True]
     assert rows[0]["passages"] and rows[0]["config"]["embedder"] == embedder.name
+
+
+def test_llm_answerer_without_a_server_is_refused_before_any_call(corpus_settings):
+    with pytest.raises(ValueError, match="OPENAI_BASE_URL"):
+        corpus_settings.with_(answerer="llm")
+    with pytest.raises(ValueError, match="OPENAI_API_KEY"):
+        rag.Settings.from_env(env={"RAG_ANSWERER": "llm"})
+
+
+def test_query_respects_the_configured_question_limit(corpus_settings, monkeypatch):
+    monkeypatch.setenv("RAG_STORE", str(corpus_settings.store))
+    monkeypatch.setenv("RAG_MAX_QUESTION_CHARS", "30")
+    with pytest.raises(ValueError, match="limit is 30"):
+        rag.query("What did Hanif Atmar say about the Taliban and Pakistan?")
+
+
+def test_settings_from_env_and_flags():
+    s = rag.Settings.from_env(env={"RAG_K": "7", "RAG_RETRIEVER": "bm25"}, k=9)
+    assert (s.k, s.retriever) == (9, "bm25")            # flags win over the environment
+    with pytest.raises(ValueError, match="RAG_K='many' is not a number"):
+        rag.Settings.from_env(env={"RAG_K": "many"})
+    with pytest.raises(ValueError, match="valid: bm25, dense, hybrid"):
+        rag.Settings.from_env(env={"RAG_RETRIEVER": "magic"})

@@ -1,7 +1,6 @@
 """The parsing half of ingest on the real corpus files: read, clean, split, chunk."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -98,14 +97,6 @@ def test_sentence_longer_than_budget_is_cut_at_token_boundaries(tmp_path):
         assert doc.text[c.start:c.end] == c.text and tokens.count(c.text) <= 64
     covered = "".join(doc.text[c.start:c.end] for c in chunks)
     assert "word0 " in covered and "word399" in covered
-
-
-def test_parse_and_chunk_all_five_is_fast(docs):
-    chunk_document(docs["000"], parse_articles(docs["000"]), 200, 40)   # warm caches
-    t = time.perf_counter()
-    for d in docs.values():
-        chunk_document(d, parse_articles(d), 200, 40)
-    assert time.perf_counter() - t < 1.0
 
 
 # --- splitting and cleaning on the corpus ---------------------------------------------------------

@@ -198,3 +198,50 @@ def test_html_citations_resolve_against_the_text_the_store_keeps(fresh_settings,
     for p in a.passages:
         assert kept[p.chunk.start:p.chunk.end] == p.chunk.text
     assert "<p>" not in kept and "Riverton" in kept
+
+
+def test_a_second_writer_is_refused_while_one_ingests(fresh_settings, embedder, corpus_copy):
+    from rag.store import StoreError, writer_lock
+    with writer_lock(fresh_settings.store):
+        with pytest.raises(StoreError, match="another `rag ingest`"):
+            ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=embedder)
+    assert ingest_paths([corpus_copy], fresh_settings, progress=False,
+                        embedder=embedder).files_new == 5
+
+
+def test_one_name_is_one_file(fresh_settings, embedder, corpus_copy, tmp_path):
+    ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=embedder)
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "004_e30819fc19684813.txt").write_text("A different story entirely. " * 20)
+    report = ingest_paths([other], fresh_settings, progress=False, embedder=embedder)
+    assert "already indexed" in report.skipped[0][1] and "rag remove" in report.skipped[0][1]
+    assert any("Mir Ali" in c.text for c in _store(fresh_settings, embedder).all_chunks())
+    # A file that moved (its old path is gone) is the same file: unchanged, and not pruned.
+    moved = tmp_path / "moved"
+    shutil.move(str(corpus_copy), moved)
+    report = ingest_paths([moved], fresh_settings, prune=True, progress=False, embedder=embedder)
+    assert report.files_unchanged == 5 and not report.pruned
+
+
+def test_an_unreachable_embedding_server_fails_clearly_and_leaves_no_store(fresh_settings,
+                                                                           corpus_copy):
+    from rag.embed import EmbedderError, make_embedder
+    s = fresh_settings.with_(embedder="openai", openai_base_url="http://127.0.0.1:9/v1",
+                             openai_api_key="sk-x")
+    with pytest.raises(EmbedderError, match="RAG_EMBED=wordllama"):
+        ingest_paths([corpus_copy], s, progress=False, embedder=make_embedder(s))
+    assert not s.store.exists()
+
+
+def test_an_open_engine_sees_later_ingests_and_rebuilds(fresh_settings, embedder, corpus_copy):
+    from rag.engine import Engine
+    only = corpus_copy / "004_e30819fc19684813.txt"
+    ingest_paths([only], fresh_settings, progress=False, embedder=embedder)
+    eng = Engine(fresh_settings.with_(answerer="extractive"), embedder=embedder)
+    q = "Who heads the UNDP office in Afghanistan?"
+    assert all(p.chunk.source == only.name for p in eng.retrieve(q))
+    ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=embedder)
+    assert "Rodrigues" in eng.ask(q).text
+    ingest_paths([only], fresh_settings, rebuild=True, progress=False, embedder=embedder)
+    assert all(p.chunk.source == only.name for p in eng.retrieve(q))
