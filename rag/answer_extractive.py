@@ -35,7 +35,6 @@ class Params:
     even-numbered questions of eval/data/qa.jsonl (CRAG score), and checked on the odd ones."""
     coverage: float = 0.45
     dense: float = 0.35
-    type: float = 0.0
     rank: float = 0.05
     context: float = 0.5        # weight of terms found only in the title / previous sentence
     type_gate: float = 0.5      # score multiplier when the question asks for a kind of thing
@@ -57,7 +56,7 @@ class Feature:
 
     def score(self, p: Params) -> float:
         base = (p.coverage * (self.coverage + p.context * self.context) + p.dense * self.dense
-                + p.type * self.type + p.rank * self.prior)
+                + p.rank * self.prior)
         return base * (p.type_gate if self.typed and not self.type else 1.0)
 
 

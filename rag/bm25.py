@@ -3,7 +3,8 @@
 Chroma is the source of truth. The BM25 files carry a fingerprint of the chunk ids they were
 built from; when it differs from Chroma's (an ingest was killed between the two writes, or a
 store was copied without its bm25/ folder), the index is rebuilt from Chroma. So the two can
-never disagree for longer than one open.
+never disagree for longer than one open (and open engines reopen when an ingest changes the
+store: see `Engine.refresh`).
 """
 from __future__ import annotations
 
@@ -65,8 +66,12 @@ class BM25Index:
         # Write to a sibling temp folder and swap it in, so a kill never leaves half an index.
         folder = Path(folder)
         tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=folder.parent))
-        self._retriever.persist(str(tmp), show_progress=False)
-        (tmp / _STATE).write_text(json.dumps({"fingerprint": self.fingerprint}))
+        try:
+            self._retriever.persist(str(tmp), show_progress=False)
+            (tmp / _STATE).write_text(json.dumps({"fingerprint": self.fingerprint}))
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
             os.replace(folder, old)

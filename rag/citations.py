@@ -222,8 +222,3 @@ def check(text: str, passages: Sequence[Passage]) -> Checked:
         notices.append(f"{unsupported} of {len(sentences)} sentence(s) not supported by the "
                        f"passages they cite")
     return Checked(parsed.text, sentences, tuple(notices))
-
-
-def supported_share(sentences: Sequence[Sentence]) -> float | None:
-    """Share of sentences supported by their citations; None when there are no sentences."""
-    return sum(s.supported for s in sentences) / len(sentences) if sentences else None

@@ -21,7 +21,6 @@ from .types import Answer, Passage
 
 OPENAI_URL = "https://api.openai.com/v1"
 OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
-DEFAULT_CONTEXT_WINDOW = 4096   # Ollama's default; larger windows are set in the settings
 MAX_ANSWER_TOKENS = 512
 TOKENIZER_SLACK = 0.9           # tiktoken counts for OpenAI models; others may use ~10% more
 BACKOFF = 0.5                   # seconds before the first retry; doubles each time
@@ -182,7 +181,7 @@ class LLMAnswerer:
     def __init__(self, settings, fallback, *, client: LLMClient | None = None):
         self.client = client or LLMClient(settings)
         self.fallback = fallback
-        self.context_window = getattr(settings, "llm_context_window", None) or DEFAULT_CONTEXT_WINDOW
+        self.context_window = settings.llm_context_window
 
     @property
     def name(self) -> str:

@@ -83,11 +83,6 @@ def terms(text: str) -> list[str]:
     return _stemmer().stemWords([w for w in words(text) if w not in stop])
 
 
-def stems(text: str) -> list[str]:
-    """Stemmed words with stopwords kept: the tokens BM25 indexes."""
-    return _stemmer().stemWords(words(text))
-
-
 def expected_type(question: str) -> str | None:
     """What kind of thing the question asks for, when its wording says so."""
     q = question.lower()

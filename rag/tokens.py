@@ -20,9 +20,17 @@ def _bundled_cache() -> str:
 @functools.lru_cache(maxsize=4)
 def encoding(name: str = ENCODING):
     import tiktoken
-    # Respect a cache the user set up; otherwise use the files that ship with llama-index-core.
-    os.environ.setdefault("TIKTOKEN_CACHE_DIR", _bundled_cache())
-    return tiktoken.get_encoding(name)
+    # tiktoken reads its cache folder from the environment only; point it at the shipped files
+    # for this one load and put the user's setting back, as llama-index's own splitters do.
+    saved = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = _bundled_cache()
+    try:
+        return tiktoken.get_encoding(name)
+    finally:
+        if saved is None:
+            os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = saved
 
 
 def count(text: str) -> int:
