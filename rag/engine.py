@@ -1,7 +1,8 @@
 """The engine: opens the store, embedder, BM25 index and answerer once; answers many questions.
 
 One Engine may serve several sessions: it holds no per-conversation state (history is passed
-in), and its parts are read-only after construction.
+in). Its parts are read-only; when an ingest changes the store, `refresh` replaces them whole
+(each attribute swap is atomic, so a concurrent question sees the old parts or the new ones).
 """
 from __future__ import annotations
 
