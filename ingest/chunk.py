@@ -15,7 +15,7 @@ from ingest.clean import is_blank
 from ingest.read import SourceDoc
 from ingest.split import ParsedArticle, is_heading
 from rag import tokens
-from rag.text import punkt
+from rag.text import sentence_spans
 from rag.types import Chunk
 
 Span = tuple[int, int]
@@ -56,18 +56,9 @@ def runs(doc_text: str, blocks: tuple[Span, ...]) -> list[list[Span]]:
 
 
 def sentences(doc_text: str, block: Span) -> list[Span]:
-    """Sentence spans of one block, in file offsets."""
-    base = block[0]
-    out: list[Span] = []
-    for s, e in punkt().span_tokenize(doc_text[block[0]:block[1]]):
-        s, e = s + base, e + base
-        # Punkt ends a sentence after a quoted "!" or "?" even when the sentence goes on
-        # (“I will fight!” he shouted.): glue a lowercase continuation back on.
-        if out and doc_text[s].islower():
-            out[-1] = (out[-1][0], e)
-        else:
-            out.append((s, e))
-    return out
+    """Sentence spans of one block, in file offsets: the same splitter the answerers use, so a
+    highlighted sentence is always a sentence of its chunk."""
+    return sentence_spans(doc_text[block[0]:block[1]], offset=block[0])
 
 
 def _fit(doc_text: str, span: Span, budget: int) -> list[Span]:

@@ -63,12 +63,18 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
 
     Lines are split first: in news text a line break ends a paragraph, a caption or a heading.
     """
-    spans = []
+    spans: list[tuple[int, int]] = []
     pos = 0
     for line in text.split("\n"):
         if line.strip():
+            first = len(spans)
             for s, e in punkt().span_tokenize(line):
-                spans.append((offset + pos + s, offset + pos + e))
+                # Punkt ends a sentence after a quoted "!" or "?" even when it goes on
+                # (“I will fight!” he shouted.): glue a lowercase continuation back on.
+                if len(spans) > first and line[s].islower():
+                    spans[-1] = (spans[-1][0], offset + pos + e)
+                else:
+                    spans.append((offset + pos + s, offset + pos + e))
         pos += len(line) + 1
     return spans
 
