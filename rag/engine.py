@@ -64,8 +64,10 @@ class Engine:
 
     # --- retrieval ---------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
-        q = check_question(question, self.settings.max_question_chars)
-        k = self._k(k)
+        return self._retrieve(check_question(question, self.settings.max_question_chars),
+                              self._k(k), mode)
+
+    def _retrieve(self, q: str, k: int, mode: str | None = None) -> list[Passage]:
         self.refresh()
         mode = mode or self.settings.retriever
         if mode not in MODES:
@@ -92,10 +94,12 @@ class Engine:
         """Yields text as it is produced, then the final Answer (with timings)."""
         t0 = time.perf_counter()
         q = check_question(question, self.settings.max_question_chars)
+        k = self._k(k)
         rewritten = self.rewrite(q, history) if history else None
         if rewritten == q:
             rewritten = None
-        passages = self.retrieve(rewritten or q, k)
+        # The rewrite is ours, not the user's: it is not held to the question-length limit.
+        passages = self._retrieve(rewritten or q, k)
         t1 = time.perf_counter()
         for item in self.answerer.stream(q, passages, rewritten=rewritten):
             if isinstance(item, Answer):
