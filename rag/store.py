@@ -17,6 +17,7 @@ an interrupted ingest resumable).
 from __future__ import annotations
 
 import contextlib
+import math
 import fcntl
 import os
 import shutil
@@ -158,24 +159,17 @@ class Store:
                 f"the index at {self.path} was built with embedder {built_with!r}, not "
                 f"{embedder_name!r}. Use the same embedder (RAG_EMBED / --embedder), or re-index "
                 f"with the new one: `rag ingest --rebuild --store {self.path}`.")
-        self._vs = None
 
     # --- writing -----------------------------------------------------------------------------
-    @property
-    def vector_store(self):
-        if self._vs is None:
-            from llama_index.vector_stores.chroma import ChromaVectorStore
-            self._vs = ChromaVectorStore(chroma_collection=self.chunks)
-        return self._vs
-
     def add(self, chunks: Sequence[Chunk], vectors: np.ndarray, file_sha: str) -> None:
-        from llama_index.core.schema import TextNode
-        nodes = [TextNode(id_=c.id, text=c.text, embedding=v.tolist(), metadata=_meta(c, file_sha),
-                          excluded_embed_metadata_keys=list(_meta(c, file_sha)),
-                          excluded_llm_metadata_keys=list(_meta(c, file_sha)))
-                 for c, v in zip(chunks, vectors)]
-        for i in range(0, len(nodes), _BATCH):
-            self.vector_store.add(nodes[i:i + _BATCH])
+        """Write chunks with their vectors straight to Chroma, in batches. Upsert, not add: ids
+        are content hashes, so writing a chunk twice (a resumed ingest) is harmless."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        for i in range(0, len(chunks), _BATCH):
+            part = chunks[i:i + _BATCH]
+            self.chunks.upsert(ids=[c.id for c in part], embeddings=vectors[i:i + _BATCH],
+                               documents=[c.text for c in part],
+                               metadatas=[_meta(c, file_sha) for c in part])
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
@@ -234,11 +228,19 @@ class Store:
                 "chunks": self.count(), "embedder": self.embedder_name, "store": str(self.path)}
 
     def dense(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
-        n = self.count()
-        if n == 0:
-            return []
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-        res = self.vector_store.query(VectorStoreQuery(query_embedding=vector.tolist(),
-                                                       similarity_top_k=min(k, n)))
-        return [(_chunk(node.node_id, node.get_content(), node.metadata), float(score))
-                for node, score in zip(res.nodes, res.similarities)]
+        """The k nearest chunks by cosine distance, scored exp(-distance) (the scale the
+        answerers' thresholds were tuned on). No count() round trip: Chroma returns fewer
+        results when it holds fewer than k (and none when it is empty)."""
+        try:
+            res = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                                    n_results=k, include=["documents", "metadatas", "distances"])
+        except Exception as e:
+            raise StoreError(f"the index at {self.path} could not be searched ({e}). "
+                             f"Re-index it: `rag ingest --rebuild --store {self.path}`.") from e
+        out = []
+        for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
+                                        res["distances"][0]):
+            if doc is None or not meta or "source" not in meta:
+                continue     # a record deleted under a stale vector index: never half a chunk
+            out.append((_chunk(cid, doc, meta), math.exp(-float(dist))))
+        return out

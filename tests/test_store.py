@@ -80,3 +80,34 @@ def test_bm25_ranks_the_chunk_with_rare_terms_first(corpus_settings, embedder):
     index = BM25Index.load(Store(corpus_settings.store, embedder.name).data / "bm25")
     top, _ = index.search("Arezo TV employees released", 3)[0]
     assert "Arezo" in top.text
+
+
+def test_new_records_hold_only_text_and_small_metadata(corpus_settings, embedder):
+    """No llama-index node JSON (a second copy of every chunk's text) in the collection."""
+    got = Store(corpus_settings.store, embedder.name).chunks.get(limit=50,
+                                                                include=["metadatas"])
+    for m in got["metadatas"]:
+        assert not any(k.startswith("_node") or k in ("doc_id", "ref_doc_id") for k in m)
+        assert {"source", "start", "end", "title", "article"} <= set(m)
+
+
+def test_a_store_written_by_the_llama_index_layer_still_reads(tmp_path, embedder):
+    """Stores built before the direct Chroma layer carry llama-index's node fields; they read
+    as before (no migration needed: the fields we use were always plain metadata)."""
+    import json
+    store = Store(tmp_path / "old", embedder.name, create=True)
+    texts = ["The Mir Ali agreement was signed in the spring.",
+             "Boats capsized near Rhodes with Afghan migrants aboard."]
+    chunks = [Chunk.make("old.txt", "Old", 0, t, i * 100, i * 100 + len(t))
+              for i, t in enumerate(texts)]
+    vecs = embedder.embed(texts)
+    store.chunks.add(ids=[c.id for c in chunks], embeddings=vecs, documents=texts, metadatas=[
+        {"source": c.source, "title": c.title, "article": c.article, "start": c.start,
+         "end": c.end, "file_sha": "x", "_node_type": "TextNode", "document_id": "None",
+         "doc_id": "None", "ref_doc_id": "None",
+         "_node_content": json.dumps({"id_": c.id, "text": "", "metadata": {}})}
+        for c in chunks])
+    hits = store.dense(embedder.embed(["Who signed the Mir Ali agreement?"])[0], 5)
+    assert [c for c, _ in hits][0] == chunks[0]
+    assert sorted(store.all_chunks(), key=lambda c: c.start) == chunks
+    assert 0 < hits[0][1] <= 1.0
