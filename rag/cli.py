@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("eval", help="Evaluate answers against a Q&A set (see `rag eval --help`).",
                    add_help=False)
+    sub.add_parser("bench", help="Measure ingest, storage, memory, latency and quality as the "
+                                 "corpus grows (see `rag bench --help`).", add_help=False)
     return ap
 
 
@@ -162,6 +164,10 @@ def _quiet_libraries() -> None:
 def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        # the scale benchmark has its own parser; it lives in bench/ (shipped as a package)
+        from bench.scale import main as bench_main
+        return _guard(lambda: bench_main(argv[1:]))
     if argv[:1] == ["eval"]:
         # eval has its own parser (with sub-commands); hand it the rest untouched.
         return _guard(lambda: cmd_eval(argv[1:]))

@@ -67,19 +67,27 @@ class Engine:
         return self._retrieve(check_question(question, self.settings.max_question_chars),
                               self._k(k), mode)
 
-    def _retrieve(self, q: str, k: int, mode: str | None = None) -> list[Passage]:
+    def _retrieve(self, q: str, k: int, mode: str | None = None,
+                  timings: dict[str, float] | None = None) -> list[Passage]:
         self.refresh()
         mode = mode or self.settings.retriever
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; valid: {', '.join(MODES)}")
+        lap = _Laps(timings)     # per-stage milliseconds, for `rag bench` and the answer log
         depth = max(CANDIDATES, k)
         lexical = self.bm25.search(q, depth) if (self.bm25 and mode != "dense") else []
+        lap("bm25")
         if mode == "bm25":
             return as_passages(lexical[:k])
-        dense = self.store.dense(self.embedder.embed([q])[0], depth)
+        vector = self.embedder.embed([q])[0]
+        lap("embed")
+        dense = self.store.dense(vector, depth)
+        lap("dense")
         if mode == "dense":
             return as_passages(dense[:k])
-        return as_passages(rrf([lexical, dense], k, weights=(1.0, self.settings.dense_weight)))
+        fused = rrf([lexical, dense], k, weights=(1.0, self.settings.dense_weight))
+        lap("fusion")
+        return as_passages(fused)
 
     def _k(self, k: int | None) -> int:
         if k is None:
@@ -95,17 +103,19 @@ class Engine:
         t0 = time.perf_counter()
         q = check_question(question, self.settings.max_question_chars)
         k = self._k(k)
+        stages: dict[str, float] = {}
         rewritten = self.rewrite(q, history) if history else None
+        stages["condense"] = (time.perf_counter() - t0) * 1000
         if rewritten == q:
             rewritten = None
         # The rewrite is ours, not the user's: it is not held to the question-length limit.
-        passages = self._retrieve(rewritten or q, k)
+        passages = self._retrieve(rewritten or q, k, timings=stages)
         t1 = time.perf_counter()
         for item in self.answerer.stream(q, passages, rewritten=rewritten):
             if isinstance(item, Answer):
                 t2 = time.perf_counter()
-                timings = {"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000,
-                           "total": (t2 - t0) * 1000}
+                timings = {**stages, "retrieve": (t1 - t0) * 1000,
+                           "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000}
                 final = _with_timings(item, timings)
                 if self.settings.answer_log:
                     self._log(final)
@@ -141,6 +151,19 @@ class Engine:
                              "retriever": s.retriever, "k": s.k, "dense_weight": s.dense_weight}}
         with self._log_lock, open(s.answer_log, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+class _Laps:
+    """Records the milliseconds since the previous lap under each name into `into`."""
+
+    def __init__(self, into: dict[str, float] | None):
+        self.into, self.t = into, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.into is not None:
+            self.into[name] = (now - self.t) * 1000
+        self.t = now
 
 
 def _with_timings(answer: Answer, timings: dict[str, float]) -> Answer:
