@@ -1,5 +1,6 @@
-"""`rag eval`: run, compare, gate and sweep. Parse, call the library, print; exit codes:
-0 done (gate passed), 1 the gate failed, 2 bad input (Q&A file, lint, paths, settings).
+"""`rag eval`: run, compare, gate and sweep. Parse, call the library, print; exit codes (the
+`rag` conventions): 0 done (gate passed), 1 the gate failed or the run could not be done (bad Q&A
+file, lint, paths, settings: one message on stderr), 2 usage error.
 
 Wiring from rag/cli.py: `add_arguments(parser)` on the `eval` sub-parser, then `run(args)`;
 or `main(argv)` with everything after `rag eval`.
@@ -100,18 +101,23 @@ def run(args: argparse.Namespace, settings=None) -> int:
             return _compare(args)
         return _evaluate(args, settings)
     except LintFailed as e:
-        print(f"rag eval: the Q&A file does not match the articles, nothing was run.\n{e}",
+        print(f"rag eval: error: the Q&A file does not match the articles, nothing was run.\n{e}",
               file=sys.stderr)
-        return 2
-    except (DatasetError, EvalError, ValueError, OSError) as e:
+        return 1
+    except (DatasetError, EvalError, ValueError, OSError, RuntimeError) as e:
         print(f"rag eval: error: {e}", file=sys.stderr)
-        return 2
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="rag eval", description="Evaluate the system on a Q&A set.")
+    from rag.cli import Parser
+    p = Parser(prog="rag eval", description="Evaluate the system on a Q&A set.")
     add_arguments(p)
-    return run(p.parse_args(argv))
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as e:   # --help (0) or a usage error (2), as a return code
+        return e.code if isinstance(e.code, int) else 2
+    return run(args)
 
 
 def _stamp(kind: str) -> Path:
@@ -170,7 +176,8 @@ def _headline(summary: dict, out: Path) -> str:
                                           "context_tokens") else name
         lines.append(f"  {label:<24}{'-' if v is None else f'{v:.3f}':>8}  (n={n[name]})")
     lines.append("  labels: " + ", ".join(f"{a}={b}" for a, b in sorted(summary["labels"].items())))
-    lines.append(f"report: {out / 'report.md'}")
+    lines.append(f"report: {out / 'report.html'}")
+    lines.append(f"        {out / 'report.md'}")
     return "\n".join(lines)
 
 

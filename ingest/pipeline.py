@@ -46,7 +46,7 @@ class IngestReport:
     def changed(self) -> bool:
         return bool(self.chunks_added or self.chunks_removed or self.pruned)
 
-    def summary(self) -> str:
+    def summary(self, skipped: bool = True) -> str:
         lines = [f"Indexed {self.files_seen - len(self.skipped)} file(s) into {self.store} "
                  f"in {self.seconds:.1f} s: {self.files_new} new, {self.files_changed} changed, "
                  f"{self.files_unchanged} unchanged; {self.articles} article(s).",
@@ -54,7 +54,7 @@ class IngestReport:
                  f"{self.chunks_removed} removed."]
         if self.pruned:
             lines.append(f"Removed {len(self.pruned)} file(s) that are gone: {', '.join(self.pruned)}")
-        for path, why in self.skipped:
+        for path, why in self.skipped if skipped else ():
             lines.append(f"Skipped {path}: {why}")
         return "\n".join(lines)
 

@@ -8,7 +8,9 @@
 """
 from __future__ import annotations
 
+import logging
 import threading
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +20,16 @@ from .types import Answer, Chunk, Passage, Sentence
 if TYPE_CHECKING:
     from .engine import Engine
 
-__all__ = ["query", "get_engine", "Engine", "Chat", "Settings", "Answer", "Chunk", "Passage",
+try:
+    __version__ = version("rag-news")
+except PackageNotFoundError:   # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+# A library logs under "rag" and leaves handlers to the application (the CLI adds one,
+# levelled by RAG_LOG_LEVEL); the root logger is never configured here.
+logging.getLogger("rag").addHandler(logging.NullHandler())
+
+__all__ = ["__version__", "query", "get_engine", "Engine", "Chat", "Settings", "Answer", "Chunk", "Passage",
            "Sentence"]
 
 _engines: dict[Settings, "Engine"] = {}

@@ -1,35 +1,46 @@
-"""`rag`: a thin command line over the library. Parse, call, print; domain errors become one
-clear line on stderr and a non-zero exit. Heavy imports happen inside the command that needs them.
+"""`rag`: a thin command line over the library. Parse, call, print.
+
+Conventions (every sub-command keeps them; tests/test_cli_conventions.py checks them):
+  exit 0 success, 1 run-time failure (one `rag: error: ...` line on stderr), 2 usage error
+  (argparse's code), 130 interrupted; results on stdout, diagnostics and skipped files on stderr;
+  `--json` / `--quiet` where there is output worth scripting.
+
+Adding a sub-command: write `args_NAME(p)` (its flags) and `cmd_NAME(args, settings) -> int`,
+then add one `Command(...)` line to COMMANDS. Heavy imports happen inside the command.
 """
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import logging
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .settings import Settings
 
-EXAMPLES = {
-    "ingest": """examples:
-  rag ingest                         index the bundled articles (data/articles)
-  rag ingest ~/news/ report.html     index a folder and a file
-  rag ingest --prune ~/news/         also drop indexed files that no longer exist
-  rag ingest --rebuild               start the index afresh (e.g. after changing the embedder)""",
-    "ask": """examples:
-  rag ask "How many times did Hanif Atmar travel to Pakistan to free Baradar?"
-  rag ask "Who leads the Haqqani network?" -k 8
-  rag ask "When was Baradar released?" --json | jq .citations""",
-    "stats": """examples:
-  rag stats
-  rag stats --json
-  rag stats --files""",
-    "remove": """examples:
-  rag remove 000_c73e7dc4e8ffbfc0.txt""",
-    "chat": """examples:
-  rag chat            then type questions; /sources shows the passages, /reset forgets, /quit""",
-}
+log = logging.getLogger("rag")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+# ---- shared flags ---------------------------------------------------------------------------
+
+def positive_int(name: str) -> Callable[[str], int]:
+    """An argparse type: a bad value is a usage error (exit 2) naming the flag's rule."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = 0
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number of 1 or more, "
+                                             f"got {text!r}")
+        return v
+    return parse
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -40,54 +51,17 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _answering(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-k", type=int, help="passages to retrieve (default: $RAG_K, else 5)")
+    p.add_argument("-k", type=positive_int("k"), help="passages to retrieve (default: $RAG_K, else 5)")
     p.add_argument("--retriever", choices=["hybrid", "bm25", "dense"], help="retrieval mode")
     p.add_argument("--answerer", help="extractive or llm (default: llm when OPENAI_API_KEY or "
                                       "OPENAI_BASE_URL is set, else extractive)")
     p.add_argument("--model", help="LLM model name (default: $RAG_LLM_MODEL)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="rag", description="Ask questions about news articles; "
-                                 "every answer cites the passages it comes from.",
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="\n\n".join(EXAMPLES.values()))
-    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def add(name: str, help_: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_, epilog=EXAMPLES.get(name),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        _common(p)
-        return p
-
-    p = add("ingest", "Index .txt, .md and .html files and folders into the store.")
-    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the bundled corpus)")
-    p.add_argument("--prune", action="store_true", help="drop indexed files that no longer exist")
-    p.add_argument("--rebuild", action="store_true", help="delete the index and build it afresh")
-    p.add_argument("--chunk-tokens", type=int, help="chunk size in tokens (default 200)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-
-    p = add("ask", "Answer one question, citing the passages it comes from.")
-    p.add_argument("question")
-    p.add_argument("--json", action="store_true", help="print the whole answer as JSON")
-    _answering(p)
-
-    p = add("stats", "Show what the index holds.")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--files", action="store_true", help="list the indexed files")
-
-    p = add("remove", "Drop files from the index by name.")
-    p.add_argument("names", nargs="+")
-
-    p = add("chat", "Chat in the terminal; follow-up questions keep the conversation's context.")
-    _answering(p)
-
-    sub.add_parser("eval", help="Evaluate answers against a Q&A set (see `rag eval --help`).",
-                   add_help=False)
-    sub.add_parser("bench", help="Measure ingest, storage, memory, latency and quality as the "
-                                 "corpus grows (see `rag bench --help`).", add_help=False)
-    return ap
+def _output(p: argparse.ArgumentParser, json_help: str, quiet_help: str | None = None) -> None:
+    p.add_argument("--json", action="store_true", help=json_help)
+    if quiet_help:
+        p.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -97,16 +71,42 @@ def settings_from(args: argparse.Namespace) -> Settings:
                              llm_model=get("model"), chunk_tokens=get("chunk_tokens"))
 
 
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+# ---- commands: args_NAME adds the flags, cmd_NAME runs it -----------------------------------
+
+def args_ingest(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the bundled corpus)")
+    p.add_argument("--prune", action="store_true", help="drop indexed files that no longer exist")
+    p.add_argument("--rebuild", action="store_true", help="delete the index and build it afresh")
+    p.add_argument("--chunk-tokens", type=positive_int("--chunk-tokens"),
+                   help="chunk size in tokens (default 200)")
+    _output(p, "print the summary as JSON", "no progress bar (the summary still prints)")
+
+
 def cmd_ingest(args, settings: Settings) -> int:
     from ingest.pipeline import ingest_paths
     report = ingest_paths(args.paths or None, settings, prune=args.prune, rebuild=args.rebuild,
-                          progress=not args.quiet and sys.stderr.isatty())
+                          progress=not args.quiet and not args.json and sys.stderr.isatty())
+    for path, why in report.skipped:
+        print(f"Skipped {path}: {why}", file=sys.stderr)
     if args.json:
-        print(json.dumps(report.__dict__, indent=2, default=str))
+        _print_json(report.__dict__)
     else:
-        print(report.summary())
-    ok = report.files_seen > len(report.skipped)
-    return 0 if ok else 1
+        print(report.summary(skipped=False))
+    if report.files_seen <= len(report.skipped):
+        print("rag: error: no file could be indexed (see the Skipped lines above)", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def args_ask(p: argparse.ArgumentParser) -> None:
+    p.add_argument("question")
+    _output(p, "print the whole answer record as JSON (schema: rag.schemas)",
+            "print only the answer text (no sources, notes or timing)")
+    _answering(p)
 
 
 def cmd_ask(args, settings: Settings) -> int:
@@ -114,10 +114,17 @@ def cmd_ask(args, settings: Settings) -> int:
     from .render import print_answer
     engine = Engine(settings)
     if args.json:
-        print(json.dumps(engine.ask(args.question).to_dict(), ensure_ascii=False, indent=2))
-        return 0
-    print_answer(engine.stream(args.question), engine, out=sys.stdout)
-    return 0
+        _print_json(engine.ask(args.question).to_dict())
+    elif args.quiet:
+        print(engine.ask(args.question).text)
+    else:
+        print_answer(engine.stream(args.question), engine, out=sys.stdout)
+    return EXIT_OK
+
+
+def args_stats(p: argparse.ArgumentParser) -> None:
+    _output(p, "print the figures as JSON")
+    p.add_argument("--files", action="store_true", help="list the indexed files")
 
 
 def cmd_stats(args, settings: Settings) -> int:
@@ -128,30 +135,133 @@ def cmd_stats(args, settings: Settings) -> int:
     if args.files:
         s["files"] = store.sources()
     if args.json:
-        print(json.dumps(s, indent=2))
+        _print_json(s)
     else:
         for k, v in s.items():
             print(f"{k:>10}: {', '.join(v) if isinstance(v, list) else v}")
-    return 0
+    return EXIT_OK
+
+
+def args_remove(p: argparse.ArgumentParser) -> None:
+    p.add_argument("names", nargs="+", help="file names as `rag stats --files` lists them")
+    _output(p, "print what was removed as JSON", "print nothing on success")
 
 
 def cmd_remove(args, settings: Settings) -> int:
     from ingest.pipeline import remove_sources
     n = remove_sources(args.names, settings)
-    print(f"Removed {len(args.names)} file(s), {n} chunk(s).")
-    return 0
+    if args.json:
+        _print_json({"files": args.names, "chunks_removed": n})
+    elif not args.quiet:
+        print(f"Removed {len(args.names)} file(s), {n} chunk(s).")
+    return EXIT_OK
+
+
+def args_chat(p: argparse.ArgumentParser) -> None:
+    _answering(p)
 
 
 def cmd_chat(args, settings: Settings) -> int:
     from .chat import repl
     from .engine import Engine
-    return repl(Engine(settings), settings) or 0
+    return repl(Engine(settings), settings) or EXIT_OK
 
 
-def cmd_eval(argv: list[str]) -> int:
-    from eval.cli import main as eval_main
-    return eval_main(argv)
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str                  # one line in `rag --help`
+    examples: str                 # shown by `rag NAME --help`
+    add_args: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Settings], int]
+    common: bool = True           # gets --store / --embedder
 
+
+COMMANDS: list[Command] = [
+    Command("ingest", "Index .txt, .md and .html files and folders into the store.", """examples:
+  rag ingest                         index the bundled articles (data/articles)
+  rag ingest ~/news/ report.html     index a folder and a file
+  rag ingest --prune ~/news/         also drop indexed files that no longer exist
+  rag ingest --rebuild               start the index afresh (e.g. after changing the embedder)
+  rag ingest --json ~/news | jq .chunks_added""", args_ingest, cmd_ingest),
+    Command("ask", "Answer one question, citing the passages it comes from.", """examples:
+  rag ask "How many times did Hanif Atmar travel to Pakistan to free Baradar?"
+  rag ask "Who leads the Haqqani network?" -k 8
+  rag ask "When was Baradar released?" --json | jq .citations
+  rag ask "Who is Baradar?" --quiet       just the answer text""", args_ask, cmd_ask),
+    Command("chat", "Chat in the terminal; follow-up questions keep the context.", """examples:
+  rag chat            then type questions; /sources shows the passages, /reset forgets, /quit""",
+            args_chat, cmd_chat),
+    Command("stats", "Show what the index holds.", """examples:
+  rag stats
+  rag stats --json
+  rag stats --files""", args_stats, cmd_stats),
+    Command("remove", "Drop files from the index by name.", """examples:
+  rag remove 000_c73e7dc4e8ffbfc0.txt
+  rag remove --json old.txt older.txt""", args_remove, cmd_remove),
+]
+# Commands with their own parser get the rest of argv untouched: name -> (summary, module that
+# has `main(argv) -> int`).
+PASSTHROUGH = {
+    "eval": ("Evaluate answers against a Q&A set; write report.html and report.md.", "eval.cli"),
+    "bench": ("Measure ingest, storage, memory, latency and quality as the corpus grows.",
+              "bench.scale"),
+}
+
+
+# ---- parser ---------------------------------------------------------------------------------
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a "did you mean" for mistyped flags."""
+
+    def error(self, message: str):
+        if message.startswith("unrecognized arguments:"):
+            message += _suggest(message.split(":", 1)[1].split(), self._option_names())
+        super().error(message)
+
+    def _option_names(self) -> list[str]:
+        return [o for a in self._actions for o in a.option_strings]
+
+
+def _suggest(tokens: list[str], choices: list[str]) -> str:
+    for t in tokens:
+        near = difflib.get_close_matches(t.split("=", 1)[0], choices, n=1, cutoff=0.6)
+        if near:
+            return f" (did you mean {near[0]}?)"
+    return ""
+
+
+def build_parser() -> Parser:
+    from . import __version__
+    ap = Parser(prog="rag", description="Ask questions about news articles; every answer cites "
+                "the passages it comes from.", formatter_class=argparse.RawDescriptionHelpFormatter,
+                epilog="Run `rag COMMAND --help` for a command's options and examples.\n"
+                       "Exit codes: 0 done, 1 failed (message on stderr), 2 usage error.\n"
+                       "Logging: RAG_LOG_LEVEL=DEBUG|INFO|WARNING (default WARNING), on stderr.")
+    ap.add_argument("--version", action="version", version=f"rag-news {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                            parser_class=Parser)
+    for c in COMMANDS:
+        p = sub.add_parser(c.name, help=c.summary, description=c.summary, epilog=c.examples,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        if c.common:
+            _common(p)
+        c.add_args(p)
+    for name, (summary, _) in PASSTHROUGH.items():
+        sub.add_parser(name, help=summary, add_help=False)
+    return ap
+
+
+def _subparser(ap: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    action = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[name]
+
+
+def command_names() -> list[str]:
+    return [c.name for c in COMMANDS] + list(PASSTHROUGH)
+
+
+# ---- running --------------------------------------------------------------------------------
 
 def _quiet_libraries() -> None:
     # No telemetry and no hub calls at run time, whatever the user's libraries default to.
@@ -161,35 +271,59 @@ def _quiet_libraries() -> None:
         os.environ.setdefault(var, val)
 
 
+def setup_logging() -> None:
+    """Route the `rag` logger (never the root logger) to stderr at RAG_LOG_LEVEL."""
+    level = os.environ.get("RAG_LOG_LEVEL", "WARNING").upper()
+    logger = logging.getLogger("rag")
+    if not any(getattr(h, "_rag_cli", False) for h in logger.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("rag: %(levelname)s %(name)s: %(message)s"))
+        h._rag_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(h)
+    logger.setLevel(level if level in logging._nameToLevel else "WARNING")
+
+
 def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
+    setup_logging()
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:
-        # the scale benchmark has its own parser; it lives in bench/ (shipped as a package)
-        from bench.scale import main as bench_main
-        return _guard(lambda: bench_main(argv[1:]))
-    if argv[:1] == ["eval"]:
-        # eval has its own parser (with sub-commands); hand it the rest untouched.
-        return _guard(lambda: cmd_eval(argv[1:]))
-    args = build_parser().parse_args(argv)
-    return _guard(lambda: _dispatch(args))
+    if argv[:1] and argv[0] in PASSTHROUGH:
+        import importlib
+        module = importlib.import_module(PASSTHROUGH[argv[0]][1])
+        return _guard(lambda: module.main(argv[1:]))
+    try:
+        if argv and not argv[0].startswith("-") and argv[0] not in command_names():
+            near = difflib.get_close_matches(argv[0], command_names(), n=1)
+            hint = f"; did you mean `rag {near[0]}`?" if near else ""
+            build_parser().error(f"unknown command {argv[0]!r}{hint} "
+                                 f"(commands: {', '.join(command_names())})")
+        ap = build_parser()
+        args, extra = ap.parse_known_args(argv)
+        if extra:   # reported by the sub-command's parser, which knows its flags' names
+            _subparser(ap, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as e:
+        return int(e.code or 0) if isinstance(e.code, int) else EXIT_USAGE
+    run = {c.name: c.run for c in COMMANDS}[args.command]
+
+    def go() -> int:
+        settings = settings_from(args)
+        log.debug("rag %s with %s", args.command, settings)
+        return run(args, settings)
+    return _guard(go)
 
 
-def _dispatch(args) -> int:
-    settings = settings_from(args)
-    return {"ingest": cmd_ingest, "ask": cmd_ask, "stats": cmd_stats,
-            "remove": cmd_remove, "chat": cmd_chat}[args.command](args, settings)
-
-
-def _guard(fn) -> int:
+def _guard(fn: Callable[[], int]) -> int:
     try:
         return fn()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
-    except (ValueError, OSError) as e:   # IngestError and StoreError are ValueErrors
+        return EXIT_INTERRUPTED
+    except (ValueError, OSError, RuntimeError) as e:
+        # Domain errors (IngestError, StoreError, EmbedderError, LLMError...) carry a message
+        # that says what to change; the traceback is there for RAG_LOG_LEVEL=DEBUG.
+        log.debug("command failed", exc_info=True)
         print(f"rag: error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

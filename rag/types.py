@@ -30,6 +30,14 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
+    """A piece of one article, as indexed.
+
+    id: content hash of (source, start, end, text); re-ingesting the same text gives the same id.
+    source: the file's name (unique within a store). title: the article's title.
+    article: the article's index within its file. text: exactly `file_text[start:end]`.
+    start, end: character offsets into the file text (see the module docstring).
+    date: the article's publication date (ISO 8601) when known, else None.
+    """
     id: str
     source: str
     title: str
@@ -48,7 +56,11 @@ class Chunk:
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    """A chunk as shown to the answerer: numbered from 1, with its retrieval score."""
+    """A chunk as shown to the answerer.
+
+    n: its number in the answer (from 1), as sentences cite it. chunk: the `Chunk`.
+    score: the retrieval score (fused rank score for hybrid; higher is better).
+    """
     n: int
     chunk: Chunk
     score: float
@@ -61,6 +73,8 @@ class Passage:
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
+    """One sentence of an answer. citations: the passage numbers (`Passage.n`) it cites.
+    supported: True when citation checking found it backed by a cited passage."""
     text: str
     citations: tuple[int, ...] = ()
     supported: bool = False
@@ -68,6 +82,20 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Answer:
+    """One answer. `to_dict()` is the JSON record (`rag ask --json`), whose JSON Schema ships as
+    `rag/schemas/answer.schema.json`.
+
+    question: as asked. text: the answer (the abstention sentence when `abstained`).
+    abstained: True when the articles did not give enough evidence (a flag, not a phrase).
+    sentences: the answer's `Sentence`s with their citations. passages: every `Passage` the
+    answerer was shown, numbered as cited; `citations` is the cited subset, in citation order.
+    notices: remarks for the user (e.g. a fallback to the extractive answerer).
+    timings: milliseconds per stage (`retrieve`, `answer`, `total`). rewritten: the standalone
+    question a follow-up was rewritten to (None when unchanged). answerer: which answerer wrote it.
+    interrupted: True when the stream was cut short. confidence: the answerer's evidence score.
+    highlights: passage number -> the file span (start, end) of its sentence that best supports
+    the answer.
+    """
     question: str
     text: str
     abstained: bool

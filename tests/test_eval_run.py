@@ -90,9 +90,9 @@ def test_lint_runs_before_anything(tmp_path):
 def test_cli_reports_a_broken_file_with_its_line(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"}\n', encoding="utf-8")
-    assert cli.main(["--qa", str(bad), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert cli.main(["--qa", str(bad), "--out", str(tmp_path / "o"), "--quiet"]) == 1
     assert f"{bad}:1:" in capsys.readouterr().err
-    assert cli.main(["--qa", str(write_qa(tmp_path, [BAD_QUOTE])), "--quiet"]) == 2
+    assert cli.main(["--qa", str(write_qa(tmp_path, [BAD_QUOTE])), "--quiet"]) == 1
     assert "nothing was run" in capsys.readouterr().err
 
 
@@ -168,6 +168,6 @@ def test_judge_needs_a_configured_llm(tmp_path):
 
 
 def test_judge_without_an_llm_fails_before_the_run(tmp_path, capsys):
-    assert cli.main(["--qa", str(TINY), "--judge", "--quiet", "--out", str(tmp_path / "o")]) == 2
+    assert cli.main(["--qa", str(TINY), "--judge", "--quiet", "--out", str(tmp_path / "o")]) == 1
     assert "the judge needs an LLM" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
