@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import fcntl
 import os
 import shutil
 import time
@@ -94,19 +93,23 @@ def version(root: Path) -> str:
 @contextlib.contextmanager
 def writer_lock(root: Path) -> Iterator[None]:
     """An exclusive lock on a store for the duration of an ingest (taken before a generation
-    is chosen, so two first ingests cannot each publish their own)."""
+    is chosen, so two first ingests cannot each publish their own). `filelock` takes an OS lock
+    (flock on Linux/macOS, msvcrt on Windows) that the OS drops if the process dies."""
+    from filelock import FileLock, Timeout
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StoreError(f"another `rag ingest` is writing to {root}; wait for it to "
-                             f"finish and run this again.") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    # A new, non-singleton lock object per call: a second writer in the same process (another
+    # thread or Engine) is refused too, as a second process would be.
+    lock = FileLock(root / ".lock", timeout=0, is_singleton=False, thread_local=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StoreError(f"another `rag ingest` is writing to {root}; wait for it to "
+                         f"finish and run this again.") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _meta(c: Chunk, file_sha: str) -> dict:
