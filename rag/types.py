@@ -131,7 +131,9 @@ class Answer:
                 c = p.chunk
                 d["highlight"] = {"start": a, "end": b, "text": c.text[a - c.start:b - c.start]}
             cites.append(d)
+        from .schemas import ANSWER_SCHEMA_VERSION
         return {
+            "schema_version": ANSWER_SCHEMA_VERSION,
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
