@@ -50,9 +50,9 @@ def openai_complete(settings, model: str | None = None) -> Callable[[str], str]:
         raise ValueError("the judge needs an LLM: set OPENAI_BASE_URL or OPENAI_API_KEY and "
                          "RAG_LLM_MODEL (or --judge-model)")
     import openai
-    client = openai.OpenAI(api_key=settings.openai_api_key or "unused",
-                           base_url=settings.openai_base_url, timeout=settings.llm_timeout,
-                           max_retries=settings.llm_retries)
+
+    from rag.llm_client import openai_client
+    client = openai_client(settings)      # the project's one retry policy and timeout
 
     def complete(prompt: str) -> str:
         try:

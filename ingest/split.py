@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ingest import clean
 from ingest.clean import Line
 from ingest.read import SourceDoc
+from rag import text as T
 from rag.types import Article
 
 Span = tuple[int, int]
@@ -89,9 +90,13 @@ def is_title(text: str) -> bool:
             and clean.parse_date(text) is None)
 
 
+# Subheadings and byline-like lines run longer than the captions the answerer skips.
+HEADING_WORDS = 15
+
+
 def is_heading(text: str) -> bool:
     """A short line that does not end a sentence: a subheading or a byline-like line."""
-    return len(text.split()) <= 15 and text.rstrip("\"”’'")[-1:] not in ".!?:;,"
+    return T.is_heading(text, max_words=HEADING_WORDS)
 
 
 def _skip_header(sec: list[Line], has_title: bool) -> tuple[list[Line], str | None]:
@@ -130,9 +135,7 @@ def _has_body(body: list[Line]) -> bool:
 
 def lead_title(text: str, max_words: int = 12) -> str:
     """A title for an untitled piece: its first sentence, cut to about a dozen words."""
-    m = re.search(r"(?<=[a-z0-9”’\")])[.!?](\s|$)", text)
-    first = text[:m.start()] if m else text
-    words = first.split()
+    words = T.first_sentence(text).split()
     if len(words) <= max_words:
         return " ".join(words).rstrip(",;:")
     return " ".join(words[:max_words]).rstrip(",;:") + "…"
@@ -155,21 +158,11 @@ def lead_title(text: str, max_words: int = 12) -> str:
 # favour precision: a wrongly split article loses its title and context, a missed join only loses
 # the later piece's own title (chunks are small either way).
 
-_STOP = frozenset("""a about above after again against all also am an and any are as at be because
-been before being below between both but by can could did do does doing down during each even
-ever every few for from further had has have having he her here hers herself him himself his how
-i if in into is it its itself just last least less like made make many may me might more most
-much must my myself new no nor not now of off on once one only or other our ours out over own
-per said same say says she should since so some still such than that the their theirs them then
-there these they this those through to too two under until up upon us very was we were what when
-where which while who whom why will with within without would year years yet you your""".split())
 _BACKREF = frozenset("""he his him she her hers they their them it its this these those such
 however meanwhile but also earlier later despite another other others same both and yet still
 further furthermore moreover besides then thus therefore instead nevertheless though although
 indeed similarly likewise again so once previously mr mrs ms dr""".split())
-_NOT_NAMES = frozenset("""january february march april may june july august september october
-november december monday tuesday wednesday thursday friday saturday sunday the in on at a an
-last this next""".split())
+_CALENDAR = frozenset(w.lower() for w in T.MONTHS + T.DAYS)
 
 # Cosine across a cut must be low both near the gap and further out: a dip between two sections
 # of one story recovers over a wider window, a change of story does not. Below STRONG the lead
@@ -181,19 +174,12 @@ MIN_PIECE = 3       # paragraphs per piece
 LEAD_WORDS = 8      # how far into a paragraph a back-reference counts
 
 
-def _stem(word: str) -> str:
-    w = re.sub(r"['’]s$", "", word.lower())
-    if len(w) > 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        w = w[:-1]
-    return w
-
-
 def _terms(text: str) -> Counter:
+    """Stemmed content words, names (capitalised) counted twice."""
+    ws = T.content_words(text, extra_stop=T.SEGMENT_STOP, min_len=3)
     c: Counter = Counter()
-    for w in re.findall(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]", text):
-        t = _stem(w)
-        if t not in _STOP and len(t) >= 3:
-            c[t] += 2 if w[0].isupper() else 1
+    for w, t in zip(ws, T.stem([w.lower() for w in ws])):
+        c[t] += 2 if w[0].isupper() else 1
     return c
 
 
@@ -250,11 +236,11 @@ def _lead_names(para: str) -> set[str] | None:
     words = re.findall(r"[A-Za-z][A-Za-z'’-]*", para)
     if para[0] in "\"“‘'" or any(w.lower() in _BACKREF for w in words[:LEAD_WORDS]):
         return None
-    first = re.split(r"(?<=[a-z0-9”’\")])[.!?]\s", para, maxsplit=1)[0]
     out: set[str] = set()
-    for name in re.findall(r"[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+", first):
-        parts = [_stem(w) for w in name.split() if w.lower() not in _NOT_NAMES]
-        parts = [p for p in parts if len(p) >= 3 and p not in _STOP]
+    for name in T.full_names(T.first_sentence(para)):
+        parts = [w for w in name.split() if w.lower() not in _CALENDAR]
+        parts = [t for t in T.stem([w.lower() for w in parts]) if len(t) >= 3
+                 and t not in T.stopwords()]
         if len(parts) >= 2:
             out.update(parts)
     return out

@@ -15,19 +15,16 @@ Scoring (weights tuned on eval/data/qa.jsonl by bench/tune_extractive.py; see th
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, replace
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from . import text as T
+from .answer import ABSTAIN_TEXT
 from .citations import verify
 from .types import Answer, Passage, Sentence
-
-ABSTAIN_MESSAGE = "The indexed articles do not say."
-
 
 @dataclass(frozen=True, slots=True)
 class Params:
@@ -63,10 +60,11 @@ class Feature:
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, embedder, idf: Idf | None = None,
-                 threshold: float | None = None, params: Params | None = None):
+    def __init__(self, embedder, stats=None, threshold: float | None = None,
+                 params: Params | None = None):
+        """`stats`: the BM25 index, whose `idf(term)` weights question terms (uniform without)."""
         self.embedder = embedder
-        self.idf = idf or Idf()
+        self.idf: Callable[[str], float] = stats.idf if stats is not None else _uniform
         params = params or Params()
         self.params = params if threshold is None else replace(params, threshold=threshold)
 
@@ -85,7 +83,7 @@ class ExtractiveAnswerer:
                     answerer=self.name, confidence=round(float(confidence), 4),
                     timings={"answer": (time.perf_counter() - t0) * 1000})
         if not chosen:
-            return Answer(text=ABSTAIN_MESSAGE, abstained=True, **base)
+            return Answer(text=ABSTAIN_TEXT, abstained=True, **base)
         by_n = {p.n: p.chunk.text for p in passages}
         # Quoted sentences are supported by construction; checking them with the same verifier
         # the LLM's sentences go through keeps "supported" one definition, not two.
@@ -109,8 +107,12 @@ def choose(feats: Sequence[Feature], p: Params) -> tuple[list[Feature], float]:
     return chosen, best
 
 
+def _uniform(term: str) -> float:
+    return 1.0
+
+
 def features(query: str, passages: Sequence[Passage], embedder,
-             idf: Idf) -> list[Feature]:
+             idf: Callable[[str], float]) -> list[Feature]:
     q_terms = set(T.terms(query))
     if not q_terms or not passages:
         return []
@@ -139,24 +141,3 @@ def features(query: str, passages: Sequence[Passage], embedder,
     dense = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
     return [Feature(n, sent, cov, ctx, float(d), typ, prior, kind is not None)
             for (n, sent, cov, ctx, typ, prior), d in zip(raw, dense)]
-
-
-class Idf:
-    """IDF of stemmed terms from the BM25 index's own document frequencies."""
-
-    def __init__(self, df: dict[str, int] | None = None, n: int = 0):
-        self.df, self.n = df or {}, n
-
-    @classmethod
-    def from_bm25(cls, index) -> "Idf":
-        bm25 = index._retriever.bm25
-        counts = np.diff(np.asarray(bm25.scores["indptr"]))
-        # bm25s adds a placeholder token past the last column; it occurs in no document.
-        return cls({t: int(counts[i]) for t, i in bm25.vocab_dict.items() if i < len(counts)},
-                   int(bm25.scores["num_docs"]))
-
-    def __call__(self, term: str) -> float:
-        if not self.df:
-            return 1.0
-        d = self.df.get(term, 0)
-        return math.log(1 + (self.n - d + 0.5) / (d + 0.5))

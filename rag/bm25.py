@@ -8,8 +8,10 @@ store: see `Engine.refresh`).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -51,6 +53,24 @@ class BM25Index:
         self._retriever = retriever
         self.fingerprint = fp
         self._lock = threading.Lock()
+
+    def idf(self, term: str) -> float:
+        """BM25's IDF of a stemmed term (Lucene's form, never negative) from this index's
+        document frequencies: the extractive answerer weights question terms with it."""
+        df = self._df.get(term, 0)
+        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
+
+    @functools.cached_property
+    def _df(self) -> dict[str, int]:
+        import numpy as np
+        bm25 = self._retriever.bm25
+        counts = np.diff(np.asarray(bm25.scores["indptr"]))
+        # bm25s adds a placeholder token past the last column; it occurs in no document.
+        return {t: int(counts[i]) for t, i in bm25.vocab_dict.items() if i < len(counts)}
+
+    @property
+    def _n(self) -> int:
+        return int(self._retriever.bm25.scores["num_docs"])
 
     @classmethod
     def build(cls, chunks: Sequence[Chunk]) -> "BM25Index | None":

@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 
 from . import tokens
 from .citations import CITE_RE
-from .condense import names
+from .text import names
 from .types import Answer
 
 HISTORY_TOKENS = 1500

@@ -12,11 +12,11 @@ dropped turns (rag.chat).
 """
 from __future__ import annotations
 
-import functools
 import re
 from typing import Sequence
 
 from . import tokens
+from .text import names
 
 HISTORY_TOKENS = 1200        # what the condense prompt may spend on earlier turns
 ANSWER_TOKENS_IN_PROMPT = 120   # an earlier answer, cut to its start in the condense prompt
@@ -25,26 +25,15 @@ _PRONOUNS = {"he": "", "him": "", "she": "", "they": "", "them": "", "it": "",
              "his": "'s", "her": "'s", "their": "'s", "its": "'s"}
 _PRONOUN_RE = re.compile(r"\b(" + "|".join(_PRONOUNS) + r")\b", re.IGNORECASE)
 _FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|why|how come|then|so)\b", re.I)
-# Capitalised runs, allowing Arabic-style particles inside names: "Khalil-ur-Rahman Haqqani",
-# "Mullah Abdul Ghani Baradar", "al-Qaeda", "Tehreek-e-Taliban Pakistan".
-_WORD = r"(?:[A-Z](?:\.[A-Z])+\.?|[A-Z][\w’'-]*)"          # "U.S." or "Haqqani"
-_NAME_RE = re.compile(r"(?:\b(?:al|el|ul|bin|ibn)-)?\b" + _WORD + r"(?:\s+(?:(?:al|el|ul|bin|ibn|of|de)"
-                      r"[\s-]+)?" + _WORD + r")*")
-_NOT_NAMES = frozenset("""what when where who whom whose why how which did does do is are was were
-will would can could should has have had the a an and but or if in on at of for to by with from
-he she they it his her their its him them this that these those there i you we tell give list
-according also then so yes no please ok okay thanks""".split())
 
 
-def condense(question: str, history: Sequence[dict], *, llm=None, settings=None) -> str:
-    """A standalone form of `question`. `llm` is an LLMClient (rag.llm); without one, `settings`
-    with an LLM configured builds one; otherwise, or if the model fails, the deterministic
-    method answers. The current question is never cut."""
+def condense(question: str, history: Sequence[dict], *, llm=None) -> str:
+    """A standalone form of `question`. `llm` is the engine's LLMClient (rag.llm_client), or
+    None offline; without one, or if the model fails, the deterministic method answers. The
+    current question is never cut."""
     question = question.strip()
     if not history or not needs_context(question):
         return question
-    if llm is None and settings is not None and settings.resolved_answerer == "llm":
-        llm = _client(settings)
     if llm is not None:
         rewritten = _with_llm(question, history, llm)
         if rewritten:
@@ -55,19 +44,6 @@ def condense(question: str, history: Sequence[dict], *, llm=None, settings=None)
 def needs_context(question: str) -> bool:
     return bool(_PRONOUN_RE.search(question) or _FOLLOW_UP_RE.search(question)
                 or not names(question))
-
-
-def names(text: str) -> list[str]:
-    """Named entities, in order of appearance, without duplicates or question words."""
-    out: list[str] = []
-    for m in _NAME_RE.finditer(text):
-        words = m.group(0).replace("’s", "").removesuffix("'s").split()
-        while words and words[0].lower() in _NOT_NAMES:      # "When Baradar" -> "Baradar"
-            words = words[1:]
-        name = " ".join(words).strip(" -'’")
-        if name and name.lower() not in _NOT_NAMES and name not in out:
-            out.append(name)
-    return out
 
 
 def carry_entities(question: str, history: Sequence[dict]) -> str:
@@ -105,15 +81,9 @@ def _text(turn: dict) -> str:
 
 # ---- with the LLM ---------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=4)
-def _client(settings):
-    from .llm import LLMClient
-    return LLMClient(settings)
-
-
 def _with_llm(question: str, history: Sequence[dict], llm) -> str | None:
-    from .answer import load_prompt
-    from .llm import LLMError, LLMUnavailable, StreamCut
+    from .llm_client import LLMError, LLMUnavailable, StreamCut
+    from .prompt import load_prompt
     prompt = load_prompt("condense").format(history=format_history(history), question=question)
     try:
         reply = llm.complete([{"role": "user", "content": prompt}], max_tokens=96)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -67,32 +67,33 @@ class WordLlamaEmbedder:
 
 
 class OpenAIEmbedder:
-    """Any OpenAI-compatible `/v1/embeddings` endpoint, through llama-index's client."""
+    """Any OpenAI-compatible `/v1/embeddings` endpoint, through the `openai` client (with the
+    project's one retry policy and timeout, rag.llm_client.openai_client)."""
 
-    def __init__(self, model: str, api_key: str | None, base_url: str | None,
-                 timeout: float = 60.0, batch: int = 64):
-        if not (api_key or base_url):
+    def __init__(self, settings, batch: int = 64):
+        if not settings.llm_configured:
             raise ValueError("the 'openai' embedder needs OPENAI_API_KEY (and OPENAI_BASE_URL for a "
                              "compatible server); set them or use RAG_EMBED=wordllama")
-        self.model, self.batch = model, batch
-        self.name = f"openai-{model}"
-        self._kw = dict(api_key=api_key or "unused", api_base=base_url, timeout=timeout)
+        self.model, self.batch = settings.openai_embed_model, batch
+        self.name = f"openai-{self.model}"
+        self._settings = settings
 
     @functools.cached_property
     def _client(self):
-        from llama_index.embeddings.openai import OpenAIEmbedding
-        # model_name, not model: llama-index validates `model` against OpenAI's own list,
-        # and a compatible server may call its model anything.
-        return OpenAIEmbedding(model_name=self.model, embed_batch_size=self.batch,
-                               max_retries=2, **self._kw)
+        from .llm_client import openai_client
+        return openai_client(self._settings)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
+        texts = list(texts)
         try:
-            vectors = self._client.get_text_embedding_batch(list(texts))
+            vectors = [d.embedding for i in range(0, len(texts), self.batch)
+                       for d in sorted(self._client.embeddings.create(
+                           model=self.model, input=texts[i:i + self.batch]).data,
+                           key=lambda d: d.index)]
         except Exception as e:   # the network boundary: every failure becomes one clear message
-            where = self._kw["api_base"] or "api.openai.com"
+            where = self._settings.openai_base_url or "api.openai.com"
             raise EmbedderError(
                 f"could not get embeddings for model {self.model!r} from {where}: "
                 f"{type(e).__name__}: {e}. Check OPENAI_BASE_URL / OPENAI_API_KEY and "
@@ -100,22 +101,7 @@ class OpenAIEmbedder:
         return _normalise(np.array(vectors))
 
 
-def _wordllama(settings) -> Embedder:
-    return WordLlamaEmbedder()
-
-
-def _openai(settings) -> Embedder:
-    return OpenAIEmbedder(settings.openai_embed_model, settings.openai_api_key,
-                          settings.openai_base_url, timeout=settings.llm_timeout)
-
-
-EMBEDDERS: dict[str, Callable[..., Embedder]] = {"wordllama": _wordllama, "openai": _openai}
-
-
 def make_embedder(settings) -> Embedder:
-    try:
-        factory = EMBEDDERS[settings.embedder]
-    except KeyError:
-        raise ValueError(f"unknown embedder {settings.embedder!r}; valid: "
-                         f"{', '.join(sorted(EMBEDDERS))}") from None
-    return factory(settings)
+    """The embedder named by `settings.embedder` (registered in rag.registry.EMBEDDERS)."""
+    from .registry import make_embedder as make
+    return make(settings)

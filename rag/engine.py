@@ -10,8 +10,10 @@ import threading
 import time
 from typing import Iterator, Sequence
 
+from .answer import consume
 from .bm25 import ensure_bm25
-from .embed import Embedder, make_embedder
+from .embed import Embedder
+from .registry import Parts, make_answerer, make_embedder
 from .retrieve import MODES, as_passages, rrf
 from .settings import Settings
 from .store import Store, version
@@ -37,6 +39,8 @@ class Engine:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
         self._given_answerer = answerer
+        # One LLM client for the answerer and the condenser, so a broken server is reported once.
+        self.llm = _llm_client(settings)
         self._log_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._open()
@@ -45,7 +49,9 @@ class Engine:
         self._version = version(self.settings.store)
         self.store = Store(self.settings.store, self.embedder.name)
         self.bm25 = ensure_bm25(self.store)
-        self.answerer = self._given_answerer or self._make_answerer()
+        self.answerer = self._given_answerer or make_answerer(
+            self.settings.resolved_answerer, self.settings,
+            Parts(embedder=self.embedder, store=self.store, bm25=self.bm25, llm=self.llm))
 
     def refresh(self) -> None:
         """Reopen the store if an ingest changed it since (one small file read per question),
@@ -54,13 +60,6 @@ class Engine:
             with self._reload_lock:
                 if version(self.settings.store) != self._version:
                     self._open()
-
-    def _make_answerer(self):
-        from .answer import make_answerer
-        from .answer_extractive import Idf
-        idf = Idf.from_bm25(self.bm25) if self.bm25 else None
-        return make_answerer(self.settings.resolved_answerer, self.settings,
-                             embedder=self.embedder, idf=idf)
 
     # --- retrieval ---------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
@@ -125,18 +124,12 @@ class Engine:
 
     def ask(self, question: str, *, k: int | None = None,
             history: Sequence[dict] | None = None) -> Answer:
-        final = None
-        for item in self.stream(question, k=k, history=history):
-            final = item
-        if not isinstance(final, Answer):
-            raise RuntimeError(f"answerer {self.answerer.name!r} ended its stream without an Answer")
-        return final
+        return consume(self.stream(question, k=k, history=history),
+                       f"answerer {self.answerer.name!r}")
 
     def rewrite(self, question: str, history: Sequence[dict]) -> str:
         from .condense import condense
-        # Share the answerer's LLM client, so a broken server is reported once, not twice.
-        return condense(question, history, llm=getattr(self.answerer, "client", None),
-                        settings=self.settings)
+        return condense(question, history, llm=self.llm)
 
     def stats(self) -> dict:
         return self.store.stats()
@@ -164,6 +157,13 @@ class _Laps:
         if self.into is not None:
             self.into[name] = (now - self.t) * 1000
         self.t = now
+
+
+def _llm_client(settings: Settings):
+    if settings.resolved_answerer != "llm":
+        return None
+    from .llm_client import LLMClient
+    return LLMClient(settings)
 
 
 def _with_timings(answer: Answer, timings: dict[str, float]) -> Answer:

@@ -133,7 +133,10 @@ class FakeOpenAI:
             if reply.delay:
                 await asyncio.sleep(reply.delay)
             if reply.status != 200:
-                return _error(reply.status, f"scripted failure {reply.status}", "server_error")
+                # Retry-After as OpenAI sends it: the client's own backoff honours it, which
+                # keeps retry tests quick.
+                return _error(reply.status, f"scripted failure {reply.status}", "server_error",
+                              {"retry-after-ms": "20"})
             if body.get("stream"):
                 return StreamingResponse(_sse(reply, body["model"]), media_type="text/event-stream")
             return _completion(reply.text, body["model"])
@@ -147,9 +150,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _error(status: int, message: str, code: str) -> JSONResponse:
+def _error(status: int, message: str, code: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "type": "invalid_request_error",
-                                   "param": None, "code": code}}, status_code=status)
+                                   "param": None, "code": code}}, status_code=status,
+                        headers=headers)
 
 
 def _chunk(model: str, delta: dict, finish: str | None) -> str:

@@ -7,7 +7,7 @@ import pytest
 from fake_openai import FakeOpenAI, Reply
 from rag.chat import Chat, repl
 from rag.condense import carry_entities, condense, format_history, names, needs_context
-from rag.llm import LLMClient
+from rag.llm_client import LLMClient
 from rag.settings import Settings
 from rag.types import Answer
 
@@ -80,14 +80,8 @@ def test_llm_rewrite(server):
 
 def test_llm_rewrite_falls_back_to_the_deterministic_one(server):
     server.always(Reply(status=500))
-    client = LLMClient(_llm_settings(server, llm_retries=0), backoff=0.0)
+    client = LLMClient(_llm_settings(server, llm_retries=0))
     assert condense("Why did he go there?", ATMAR, llm=client) == "Why did Hanif Atmar go there?"
-
-
-def test_llm_is_built_from_settings_when_not_given(server):
-    server.enqueue(Reply("When was Mullah Abdul Ghani Baradar released?"))
-    out = condense("When was he released?", ATMAR, settings=_llm_settings(server))
-    assert out == "When was Mullah Abdul Ghani Baradar released?"
 
 
 def test_history_in_the_prompt_is_bounded_by_tokens():

@@ -7,8 +7,11 @@ import re
 import pytest
 
 from fake_openai import FakeOpenAI, Reply
-from rag.answer import ANSWERERS, SentinelGate, make_answerer, run
-from rag.llm import LLMAnswerer, LLMClient
+from rag.answer import run
+from rag.answer_llm import LLMAnswerer
+from rag.llm_client import LLMClient
+from rag.prompt import SentinelGate
+from rag.registry import ANSWERERS, Parts, make_answerer
 from rag.settings import Settings, default_corpus
 from rag.types import Answer, Chunk, Passage
 
@@ -48,11 +51,11 @@ def _settings(server, **kw) -> Settings:
 
 @pytest.fixture
 def fallback(embedder, fresh_settings):
-    return ANSWERERS["extractive"](fresh_settings, embedder=embedder)
+    return ANSWERERS["extractive"](fresh_settings, Parts(embedder=embedder))
 
 
 def _answerer(settings, fallback) -> LLMAnswerer:
-    return LLMAnswerer(settings, fallback, client=LLMClient(settings, backoff=0.01))
+    return LLMAnswerer(settings, fallback, LLMClient(settings))
 
 
 def _consume(answerer, question="How often did Atmar travel to Pakistan?", **kw):
@@ -117,7 +120,7 @@ def test_abstention_is_a_structured_signal(server, fallback, reply):
 def test_bare_abstention_gets_words(server, fallback):
     server.enqueue(Reply("NO_ANSWER"))
     streamed, ans = _consume(_answerer(_settings(server), fallback))
-    assert ans.abstained and streamed == ans.text == "The passages do not contain the answer."
+    assert ans.abstained and streamed == ans.text == "The indexed articles do not say."
 
 
 def test_sentinel_gate_passes_ordinary_text_through():
@@ -211,17 +214,19 @@ def test_footnote_markers_in_articles_are_not_shown_as_citations(server, fallbac
     assert "only.(note 1) It" in messages[1]["content"]
 
 
-def test_registry_names_and_run(server, embedder, fallback):
+def test_registry_names_and_run(server, embedder):
     with pytest.raises(ValueError, match="valid: extractive, llm"):
-        make_answerer("gpt", _settings(server))
-    llm = make_answerer("llm", _settings(server), fallback=fallback)
+        make_answerer("gpt", _settings(server), Parts(embedder=embedder))
+    client = LLMClient(_settings(server))
+    llm = make_answerer("llm", _settings(server), Parts(embedder=embedder, llm=client))
+    assert llm.client is client           # the engine's one client, shared with the condenser
     server.enqueue(Reply(GOOD))
     assert run(llm, "q?", PASSAGES).answerer == "llm:tiny"
 
 
 def test_openai_embedder_against_the_fake_server(server):
     from rag.embed import OpenAIEmbedder
-    emb = OpenAIEmbedder("embed-model", "sk-test", server.base_url)
+    emb = OpenAIEmbedder(_settings(server, openai_embed_model="embed-model"))
     v = emb.embed(["Baradar was released", "Baradar was released in 2018", "Spain"])
     assert v.shape == (3, 64)
     assert v[0] @ v[1] > v[0] @ v[2]

@@ -1,0 +1,58 @@
+"""What kind of thing a question asks for (a year, a number, a sum, a date, a name), and
+whether a sentence holds one."""
+from __future__ import annotations
+
+import re
+
+from .names import DAYS, MONTHS, full_names
+from .words import NUMBER_PATTERN, words
+
+YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_NUMBER = re.compile(rf"\b{NUMBER_PATTERN}\b|\b(?:one|two|three|four|five|six|seven|eight|nine|"
+                     r"ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|"
+                     r"billion|dozens?)\b", re.I)
+_DATE = re.compile(rf"\b(?:{'|'.join(MONTHS)})\b|{YEAR.pattern}|\b(?:{'|'.join(DAYS)})\b")
+_MONEY = re.compile(rf"[$€£]\s?{NUMBER_PATTERN}\s?(?:[mbk]n?\b|million|billion|thousand)?|"
+                    rf"\b{NUMBER_PATTERN}\s?(?:million|billion|thousand)?\s?"
+                    r"(?:dollars|afghanis|euros|rupees)\b", re.I)
+
+
+def expected_type(question: str) -> str | None:
+    """What kind of thing the question asks for, when its wording says so."""
+    q = question.lower()
+    if re.search(r"\b(what|which|in what) year\b|\bwhat year\b", q):
+        return "year"
+    if re.search(r"\bhow much (money|aid|funding|did .* (pay|spend|cost|raise))|\bwhat (amount|sum)\b|"
+                 r"\bhow much .*\b(cost|worth|paid|spent|raised|fund)", q):
+        return "money"
+    if re.search(r"\bhow (many|much|long|old|far)\b|\bwhat (number|percentage|share|amount)\b|"
+                 r"\bwhat (?:was|is) the (?:number|amount|size|bounty|age|death toll)\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (month|day|date)\b|\bwhich (month|day|date)\b|\bon what date\b", q):
+        return "date"
+    if re.search(r"\bwho\b|\bwhose\b|\bwhat is the name\b|\bwhat was the name\b|\bnamed?\b", q):
+        return "name"
+    return None
+
+
+def _found(kind: str, text: str) -> list[str]:
+    if kind == "name":
+        return full_names(text)
+    return {"year": YEAR, "number": _NUMBER, "date": _DATE, "money": _MONEY}[kind].findall(text)
+
+
+def has_type(sentence: str, kind: str | None, question: str = "") -> bool:
+    """Does the sentence hold something of that kind which the question does not already hold?"""
+    if kind is None:
+        return False
+    asked = {m.lower() for m in _found(kind, question)}
+    qwords = set(words(question))
+    for m in _found(kind, sentence):
+        if m.lower() in asked:
+            continue
+        if kind == "name" and set(words(m)) <= qwords:
+            continue
+        if kind == "number" and YEAR.fullmatch(m):   # "how many" is rarely answered by a year
+            continue
+        return True
+    return False
