@@ -95,7 +95,8 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     log = out / "bench.log"
     log.write_text("")
-    server_size = args.server_size     # the client/server mode lands in the next change
+    server_size = args.server_size if args.server_size is not None else \
+        max([s for s in sizes if s <= 100] or [min(sizes)])
     result = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
               "command": "rag bench " + " ".join(argv if argv is not None else sys.argv[1:]),
               "seed": args.seed, "base_chunks": BASE_CHUNKS, "sizes": []}

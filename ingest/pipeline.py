@@ -87,7 +87,8 @@ def ingest_paths(paths: Sequence[Path] | None, settings: Settings, *, prune: boo
             generation = new_generation(root) if rebuild else None
             indexed = 0
             try:
-                store = Store(root, embedder.name, create=True, generation=generation)
+                store = Store(root, embedder.name, create=True, generation=generation,
+                              chroma_url=settings.chroma_url)
                 _ingest_files(files, store, embedder, settings, report, progress)
                 if prune:
                     _prune(store, report)
@@ -218,7 +219,7 @@ def _prune(store: Store, report: IngestReport) -> None:
 def remove_sources(names: Sequence[str], settings: Settings, embedder: Embedder | None = None) -> int:
     """Drop files from the index by name; returns the number of chunks removed."""
     embedder = embedder or make_embedder(settings)
-    store = Store(settings.store, embedder.name)
+    store = Store(settings.store, embedder.name, chroma_url=settings.chroma_url)
     unknown = [n for n in names if store.file_record(n) is None]
     if unknown:
         raise StoreError(f"not in the index: {', '.join(unknown)}. `rag stats --files` lists "

@@ -48,6 +48,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                                    "~/.local/share/rag-news/store)")
     p.add_argument("--embedder", help="embedder name: wordllama (default, offline) or openai "
                                       "(default: $RAG_EMBED)")
+    p.add_argument("--chroma-url", help="use a Chroma server (`chroma run`) at http://host:port "
+                                        "for the vectors (default: $RAG_CHROMA_URL, else the "
+                                        "store folder)")
 
 
 def _answering(p: argparse.ArgumentParser) -> None:
@@ -68,7 +71,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     get = lambda name: getattr(args, name, None)  # noqa: E731
     return Settings.from_env(store=get("store"), embedder=get("embedder"), k=get("k"),
                              retriever=get("retriever"), answerer=get("answerer"),
-                             llm_model=get("model"), chunk_tokens=get("chunk_tokens"))
+                             llm_model=get("model"), chunk_tokens=get("chunk_tokens"),
+                             chroma_url=get("chroma_url"))
 
 
 def _print_json(obj) -> None:
@@ -130,7 +134,7 @@ def args_stats(p: argparse.ArgumentParser) -> None:
 def cmd_stats(args, settings: Settings) -> int:
     from .embed import make_embedder
     from .store import Store
-    store = Store(settings.store, make_embedder(settings).name)
+    store = Store(settings.store, make_embedder(settings).name, chroma_url=settings.chroma_url)
     s = store.stats()
     if args.files:
         s["files"] = store.sources()

@@ -47,7 +47,8 @@ class Engine:
 
     def _open(self) -> None:
         self._version = version(self.settings.store)
-        self.store = Store(self.settings.store, self.embedder.name)
+        self.store = Store(self.settings.store, self.embedder.name,
+                           chroma_url=self.settings.chroma_url)
         self.bm25 = ensure_bm25(self.store)
         self.answerer = self._given_answerer or make_answerer(
             self.settings.resolved_answerer, self.settings,

@@ -45,6 +45,7 @@ class Settings:
     answer_log: Path | None = None   # append every answer record here (JSON lines), for debugging
     max_question_chars: int = 2000
     max_file_bytes: int = 20_000_000
+    chroma_url: str | None = None    # a `chroma run` server (http://host:port) instead of the folder
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **flags) -> "Settings":
@@ -59,7 +60,7 @@ class Settings:
         simple = {"RAG_EMBED": "embedder", "RAG_EMBED_MODEL": "openai_embed_model",
                   "RAG_RETRIEVER": "retriever", "RAG_ANSWERER": "answerer",
                   "RAG_LLM_MODEL": "llm_model", "OPENAI_API_KEY": "openai_api_key",
-                  "OPENAI_BASE_URL": "openai_base_url"}
+                  "OPENAI_BASE_URL": "openai_base_url", "RAG_CHROMA_URL": "chroma_url"}
         for var, name in simple.items():
             if env.get(var):
                 vals[name] = env[var]
@@ -106,6 +107,9 @@ class Settings:
             raise ValueError("the llm answerer needs a server: set OPENAI_API_KEY (OpenAI) or "
                              "OPENAI_BASE_URL (Ollama, vLLM, llama.cpp, LM Studio), or use "
                              "--answerer extractive")
+        if self.chroma_url:
+            from .remote import parse_url
+            parse_url(self.chroma_url)      # a malformed URL fails here, with the expected form
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ValueError("chunk_overlap must be at least 0 and below chunk_tokens")
 

@@ -37,12 +37,36 @@ class StoreError(ValueError):
     """A problem with the store that the user can fix; the message says how."""
 
 
-def _client(path: Path):
+def _client(path: Path, chroma_url: str | None = None):
+    """The Chroma client: the generation's own folder, or a `chroma run` server (rag/remote.py)."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     import chromadb
     from chromadb.config import Settings as ChromaSettings
-    return chromadb.PersistentClient(path=str(path / "chroma"),
-                                     settings=ChromaSettings(anonymized_telemetry=False))
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if chroma_url:
+        from .remote import http_client
+        return http_client(chroma_url, settings)
+    return chromadb.PersistentClient(path=str(path / "chroma"), settings=settings)
+
+
+def _where(generation: Path, chroma_url: str | None, root: Path) -> dict[str, str]:
+    """Collection names for this generation; checks it is opened in the mode it was built in.
+    On a server, names carry the generation, so a rebuild builds beside the live index."""
+    from .remote import MARKER
+    marker = generation / MARKER
+    if chroma_url:
+        if (generation / "chroma").is_dir():
+            raise StoreError(f"the index at {root} keeps its vectors in its own folder, not on a "
+                             f"Chroma server; unset RAG_CHROMA_URL, or index into the server "
+                             f"with `rag ingest --rebuild --store {root}`.")
+        if not marker.exists():
+            marker.write_text(chroma_url)
+        return {"chunks": f"{generation.name}-{CHUNKS}", "files": f"{generation.name}-{FILES}"}
+    if marker.exists():
+        raise StoreError(f"the index at {root} lives on the Chroma server "
+                         f"{marker.read_text().strip()}; set RAG_CHROMA_URL (or --chroma-url) "
+                         f"to it.")
+    return {"chunks": CHUNKS, "files": FILES}
 
 
 def live_generation(root: Path) -> Path | None:
@@ -52,7 +76,9 @@ def live_generation(root: Path) -> Path | None:
     except OSError:
         return None
     folder = Path(root) / name
-    return folder if name.startswith("g-") and (folder / "chroma").is_dir() else None
+    from .remote import MARKER
+    ok = (folder / "chroma").is_dir() or (folder / MARKER).exists()
+    return folder if name.startswith("g-") and ok else None
 
 
 def new_generation(root: Path) -> Path:
@@ -130,7 +156,7 @@ class Store:
     `data` is the generation folder that holds Chroma's files and the BM25 index."""
 
     def __init__(self, path: Path, embedder_name: str, *, create: bool = False,
-                 generation: Path | None = None):
+                 generation: Path | None = None, chroma_url: str | None = None):
         self.path = Path(path)
         self.embedder_name = embedder_name
         data = generation or live_generation(self.path)
@@ -141,18 +167,19 @@ class Store:
             data = new_generation(self.path)
             publish(self.path, data)
         self.data = data
-        self._client = _client(self.data)
+        names = _where(self.data, chroma_url, self.path)
+        self._client = _client(self.data, chroma_url)
         # embedding_function=None: Chroma's default one downloads a model; we always pass vectors.
         kw = dict(embedding_function=None)
         if create:
             self.chunks = self._client.get_or_create_collection(
-                CHUNKS, metadata={"embedder": embedder_name},
+                names["chunks"], metadata={"embedder": embedder_name},
                 configuration={"hnsw": {"space": "cosine"}}, **kw)
-            self.files = self._client.get_or_create_collection(FILES, **kw)
+            self.files = self._client.get_or_create_collection(names["files"], **kw)
         else:
             try:
-                self.chunks = self._client.get_collection(CHUNKS, **kw)
-                self.files = self._client.get_collection(FILES, **kw)
+                self.chunks = self._client.get_collection(names["chunks"], **kw)
+                self.files = self._client.get_collection(names["files"], **kw)
             except Exception as e:  # chromadb raises NotFoundError/ValueError by version
                 raise StoreError(f"{self.path} is not an index built by `rag ingest` ({e}). "
                                  f"Build it with `rag ingest --store {self.path}`.") from None
