@@ -1,27 +1,34 @@
-"""The lexical index: llama-index's BM25Retriever (bm25s), persisted beside the Chroma store.
+"""The lexical index: bm25s (Lucene BM25, k1=1.5, b=0.75), persisted beside the Chroma store.
+
+Documents are tokenized by the text kit (`rag.text.terms`: the same words, stopwords and stems
+the answerer and the citation checker use), with the article title indexed before the text:
+news questions often name the story's subject. `search(query, k)` keeps no state between calls,
+so one index serves concurrent sessions without a lock.
 
 Chroma is the source of truth. The BM25 files carry a fingerprint of the chunk ids they were
 built from; when it differs from Chroma's (an ingest was killed between the two writes, or a
-store was copied without its bm25/ folder), the index is rebuilt from Chroma. So the two can
-never disagree for longer than one open (and open engines reopen when an ingest changes the
-store: see `Engine.refresh`).
+store was copied without its bm25/ folder), or the folder was written by an older version (the
+llama-index BM25Retriever layout), the index is rebuilt from Chroma. So the two never disagree
+for longer than one open (and open engines reopen when an ingest changes the store).
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
 import os
 import shutil
 import tempfile
-import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
+from . import text as T
 from .types import Chunk
 
 _STATE = "state.json"
+_CHUNKS = "chunks.jsonl"
+FORMAT = 2          # 1: llama-index's BM25Retriever folder (node JSON corpus); rebuilt on open
 
 
 def fingerprint(ids: Sequence[str]) -> str:
@@ -31,64 +38,64 @@ def fingerprint(ids: Sequence[str]) -> str:
     return f"{len(ids)}:{h.hexdigest()[:24]}"
 
 
-def _node(c: Chunk):
-    from llama_index.core.schema import TextNode
-    meta = {"title": c.title, "source": c.source, "article": c.article, "start": c.start,
-            "end": c.end, "date": c.date or ""}
-    # The title is indexed with the text: news questions often name the story's subject,
-    # and AnythingLLM-style title prefixes measurably help lexical recall.
-    return TextNode(id_=c.id, text=c.text, metadata=meta,
-                    excluded_embed_metadata_keys=["source", "article", "start", "end", "date"],
-                    metadata_template="{value}", text_template="{metadata_str}\n{content}")
+def tokens(text: str) -> list[str]:
+    """What BM25 indexes and queries with: the text kit's stemmed content terms."""
+    return T.terms(text)
 
 
-def _to_chunk(node) -> Chunk:
-    m = node.metadata
-    return Chunk(node.node_id, m["source"], m["title"], int(m["article"]), node.get_content(),
-                 int(m["start"]), int(m["end"]), m.get("date") or None)
+def document(c: Chunk) -> str:
+    return f"{c.title}\n{c.text}"
 
 
 class BM25Index:
-    def __init__(self, retriever, fp: str):
-        self._retriever = retriever
+    def __init__(self, model, chunks: list[Chunk], df: dict[str, int], fp: str):
+        self._model = model
+        self._chunks = chunks
+        self.df = df                      # term -> number of chunks holding it
+        self.n = len(chunks)
         self.fingerprint = fp
-        self._lock = threading.Lock()
 
     def idf(self, term: str) -> float:
-        """BM25's IDF of a stemmed term (Lucene's form, never negative) from this index's
-        document frequencies: the extractive answerer weights question terms with it."""
-        df = self._df.get(term, 0)
-        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
-
-    @functools.cached_property
-    def _df(self) -> dict[str, int]:
-        import numpy as np
-        bm25 = self._retriever.bm25
-        counts = np.diff(np.asarray(bm25.scores["indptr"]))
-        # bm25s adds a placeholder token past the last column; it occurs in no document.
-        return {t: int(counts[i]) for t, i in bm25.vocab_dict.items() if i < len(counts)}
-
-    @property
-    def _n(self) -> int:
-        return int(self._retriever.bm25.scores["num_docs"])
+        """BM25's IDF of a stemmed term (Lucene's form, never negative): the extractive
+        answerer weights question terms with it."""
+        d = self.df.get(term, 0)
+        return math.log(1 + (self.n - d + 0.5) / (d + 0.5))
 
     @classmethod
     def build(cls, chunks: Sequence[Chunk]) -> "BM25Index | None":
         if not chunks:
             return None
-        import Stemmer
-        from llama_index.retrievers.bm25 import BM25Retriever
-        r = BM25Retriever.from_defaults(nodes=[_node(c) for c in chunks],
-                                        stemmer=Stemmer.Stemmer("english"), language="english")
-        return cls(r, fingerprint([c.id for c in chunks]))
+        import bm25s
+        corpus = [tokens(document(c)) for c in chunks]
+        df: dict[str, int] = {}
+        for doc in corpus:
+            for t in set(doc):
+                df[t] = df.get(t, 0) + 1
+        model = bm25s.BM25()
+        # An empty document would give bm25s an empty vocabulary row; index one placeholder.
+        model.index([doc or [""] for doc in corpus], show_progress=False)
+        return cls(model, list(chunks), df, fingerprint([c.id for c in chunks]))
+
+    def search(self, query: str, k: int) -> list[tuple[Chunk, float]]:
+        """The `k` best chunks for `query` with their BM25 scores (only those sharing a term)."""
+        q = [t for t in tokens(query) if t in self.df]
+        if not q or self.n == 0:
+            return []
+        ids, scores = self._model.retrieve([q], k=min(k, self.n), show_progress=False,
+                                           n_threads=1)
+        return [(self._chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
 
     def save(self, folder: Path) -> None:
         # Write to a sibling temp folder and swap it in, so a kill never leaves half an index.
         folder = Path(folder)
         tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=folder.parent))
         try:
-            self._retriever.persist(str(tmp), show_progress=False)
-            (tmp / _STATE).write_text(json.dumps({"fingerprint": self.fingerprint}))
+            self._model.save(str(tmp), show_progress=False)
+            with open(tmp / _CHUNKS, "w", encoding="utf-8") as f:
+                for c in self._chunks:
+                    f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+            (tmp / _STATE).write_text(json.dumps({"format": FORMAT, "fingerprint": self.fingerprint,
+                                                  "df": self.df}))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -102,23 +109,16 @@ class BM25Index:
     def load(cls, folder: Path) -> "BM25Index | None":
         folder = Path(folder)
         try:
-            fp = json.loads((folder / _STATE).read_text())["fingerprint"]
-            from llama_index.retrievers.bm25 import BM25Retriever
-            return cls(BM25Retriever.from_persist_dir(str(folder), show_progress=False), fp)
-        except (OSError, ValueError, KeyError):
+            state = json.loads((folder / _STATE).read_text())
+            if state.get("format") != FORMAT:
+                return None        # an older layout: the caller rebuilds from Chroma
+            import bm25s
+            model = bm25s.BM25.load(str(folder), show_progress=False)
+            with open(folder / _CHUNKS, encoding="utf-8") as f:
+                chunks = [Chunk(**json.loads(line)) for line in f]
+            return cls(model, chunks, state["df"], state["fingerprint"])
+        except (OSError, ValueError, KeyError, TypeError):
             return None   # missing or damaged: the caller rebuilds from Chroma
-
-    def search(self, query: str, k: int) -> list[tuple[Chunk, float]]:
-        from llama_index.core.schema import QueryBundle
-        n = int(self._retriever.bm25.scores.get("num_docs", 0))
-        if n == 0 or not query.strip():
-            return []
-        # BM25Retriever keeps top-k as state; one engine serves many sessions, so the
-        # set-and-retrieve pair is serialised (a query takes well under a millisecond).
-        with self._lock:
-            self._retriever.similarity_top_k = min(k, n)
-            hits = self._retriever.retrieve(QueryBundle(query))
-        return [(_to_chunk(h.node), float(h.score)) for h in hits if h.score > 0]
 
 
 def ensure_bm25(store, force: bool = False) -> BM25Index | None:
@@ -134,6 +134,5 @@ def ensure_bm25(store, force: bool = False) -> BM25Index | None:
         except OSError:
             pass   # a read-only store still answers; the index is rebuilt in memory next time
     else:
-        import shutil
         shutil.rmtree(folder, ignore_errors=True)
     return index

@@ -1,0 +1,107 @@
+"""BM25 against a brute-force oracle: the index must score exactly what the formula says."""
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+
+from rag.bm25 import BM25Index, document, ensure_bm25, fingerprint, tokens
+from rag.types import Chunk
+
+TEXTS = [
+    "Mullah Abdul Ghani Baradar was arrested in Karachi in 2010 and freed in 2018.",
+    "Hanif Atmar travelled to Pakistan ten times to secure the release of Baradar.",
+    "Spain will not recognise the Taliban government, its foreign minister said in Madrid.",
+    "The Taliban reopened girls' schools in three provinces; Pakistan welcomed the move.",
+    "Floods in Pakistan displaced thousands; the Taliban asked for international aid.",
+    "A boat carrying Afghan migrants capsized near Rhodes; the coast guard rescued 20 people.",
+    "Pakistan and Afghanistan traded fire at the Torkham crossing, closing it for a week.",
+    "Baradar, Baradar and Baradar again: the name repeats in this short text.",
+]
+QUESTIONS = ["Why was Baradar freed?", "Pakistan Taliban", "migrants capsized near Rhodes",
+             "Torkham crossing closed for a week", "Baradar Baradar", "who is the minister of Spain"]
+
+
+def _chunks() -> list[Chunk]:
+    return [Chunk.make(f"{i}.txt", f"Story {i}", 0, t, 0, len(t)) for i, t in enumerate(TEXTS)]
+
+
+def oracle(query: str, chunks: list[Chunk], k1: float = 1.5, b: float = 0.75) -> dict[str, float]:
+    """Lucene's BM25 written out term by term (the variant bm25s implements by default)."""
+    docs = [Counter(tokens(document(c))) for c in chunks]
+    n = len(docs)
+    avgdl = sum(sum(d.values()) for d in docs) / n
+    df = Counter(t for d in docs for t in d)
+    out = {}
+    for c, d in zip(chunks, docs):
+        dl = sum(d.values())
+        s = 0.0
+        for t in tokens(query):          # a repeated query term counts each time, as in bm25s
+            if d[t]:
+                idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+                s += idf * d[t] / (d[t] + k1 * (1 - b + b * dl / avgdl))
+        if s > 0:
+            out[c.id] = s
+    return out
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_scores_match_a_brute_force_bm25(question):
+    chunks = _chunks()
+    index = BM25Index.build(chunks)
+    got = {c.id: s for c, s in index.search(question, len(chunks))}
+    want = oracle(question, chunks)
+    assert want, "the oracle must score something for every test question"
+    assert got.keys() == want.keys()
+    for cid, s in want.items():
+        assert got[cid] == pytest.approx(s, rel=1e-5)
+    ranked = [c.id for c, _ in index.search(question, 3)]
+    assert ranked == sorted(want, key=lambda i: -want[i])[:3]
+
+
+def test_idf_is_public_and_matches_the_formula():
+    chunks = _chunks()
+    index = BM25Index.build(chunks)
+    df = sum("pakistan" in tokens(document(c)) for c in chunks)
+    assert index.df["pakistan"] == df == 4
+    assert index.idf("pakistan") == pytest.approx(math.log(1 + (8 - 4 + 0.5) / (4 + 0.5)))
+    assert index.idf("neverseen") > index.idf("pakistan")
+
+
+def test_search_holds_no_state_between_calls():
+    index = BM25Index.build(_chunks())
+    first = index.search("Pakistan", 2)
+    assert len(first) == 2 and len(index.search("Pakistan", 10)) == 4
+    assert index.search("Pakistan", 2) == first
+    assert index.search("", 3) == [] and index.search("zzzz qqqq", 3) == []
+
+
+def test_save_and_load_round_trip(tmp_path):
+    index = BM25Index.build(_chunks())
+    index.save(tmp_path / "bm25")
+    loaded = BM25Index.load(tmp_path / "bm25")
+    assert loaded.fingerprint == index.fingerprint == fingerprint([c.id for c in _chunks()])
+    for q in QUESTIONS:
+        assert loaded.search(q, 5) == index.search(q, 5)
+
+
+def test_a_folder_in_the_old_llama_index_layout_is_rebuilt(tmp_path):
+    """Stores written before bm25s was called directly hold llama-index's BM25Retriever folder
+    (state.json without a format); opening such a store rebuilds the index from Chroma."""
+    import json
+
+    import numpy as np
+
+    from rag.store import Store
+    store = Store(tmp_path / "store", "test-embedder", create=True)
+    chunks = _chunks()
+    store.add(chunks, np.eye(len(chunks), 8, dtype=np.float32), "sha")
+    old = store.data / "bm25"
+    old.mkdir()
+    (old / "state.json").write_text(json.dumps({"fingerprint": fingerprint(store.all_ids())}))
+    (old / "retriever.json").write_text("{}")
+    assert BM25Index.load(old) is None
+    index = ensure_bm25(store)
+    assert index.search("Rhodes migrants", 1)[0][0].text.startswith("A boat")
+    assert json.loads((old / "state.json").read_text())["format"] == 2
