@@ -171,6 +171,33 @@ def cmd_chat(args, settings: Settings) -> int:
     return repl(Engine(settings), settings) or EXIT_OK
 
 
+def args_ui(p: argparse.ArgumentParser) -> None:
+    from ui.server import add_arguments   # stdlib only: gradio loads when the app starts
+    add_arguments(p)
+
+
+def cmd_ui(args, settings: Settings) -> int:
+    from ui.server import serve
+    return serve(settings, host=args.host, port=args.port, share=args.share)
+
+
+def args_feedback(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["drafts"], help="drafts: thumbs-down answers as draft "
+                   "Q&A entries (answers and evidence left for a person to fill)")
+    p.add_argument("--file", type=Path, help="feedback file (default: <store>/app/feedback.jsonl)")
+    p.add_argument("--out", type=Path, help="append the drafts to this Q&A file (default: stdout)")
+
+
+def cmd_feedback(args, settings: Settings) -> int:
+    from eval.drafts import write_drafts
+    from ui.service import FEEDBACK_FILE, data_dir_for
+    source = args.file or data_dir_for(settings) / FEEDBACK_FILE
+    n = write_drafts(source, args.out, out=sys.stdout)
+    print(f"{n} draft(s) from {source}" + (f" appended to {args.out}" if args.out else ""),
+          file=sys.stderr)
+    return EXIT_OK
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -203,6 +230,16 @@ COMMANDS: list[Command] = [
     Command("remove", "Drop files from the index by name.", """examples:
   rag remove 000_c73e7dc4e8ffbfc0.txt
   rag remove --json old.txt older.txt""", args_remove, cmd_remove),
+    Command("ui", "Open the web app: chat with the articles, check each citation in one click.",
+            """examples:
+  rag ui                             the web app on http://127.0.0.1:7860
+  rag ui --port 8080 --store ~/idx   another port and index
+  RAG_UI_AUTH=me:secret rag ui --host 0.0.0.0   reachable from the network, with a login""",
+            args_ui, cmd_ui),
+    Command("feedback", "Turn the web app's thumbs-down answers into draft Q&A entries.",
+            """examples:
+  rag feedback drafts                thumbs-down answers as draft Q&A lines, on stdout
+  rag feedback drafts --out eval/data/drafts.jsonl""", args_feedback, cmd_feedback),
 ]
 # Commands with their own parser get the rest of argv untouched: name -> (summary, module that
 # has `main(argv) -> int`).

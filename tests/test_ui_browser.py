@@ -1,0 +1,173 @@
+"""The web app in a real browser: Debian's chromium driven by Playwright (no browser download).
+
+What a person sees is asserted: the streamed answer and its [n], the cited passage with its
+sentence marked, the whole article opened at that span, an abstention and an unsupported
+sentence that look different, and a hostile document that runs nothing. Screenshots land in
+test-artifacts/ (gitignored). Without chromium or Playwright the tests are skipped with a
+reason (`.ci/run` installs chromium)."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import PROJECT
+from tests.fake_openai import FakeOpenAI, Reply
+from tests.ui_support import ATMAR, XSS_QUESTION, build_store
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = PROJECT / "test-artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+        "--disable-dev-shm-usage"]
+pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
+              pytest.mark.filterwarnings("ignore:The copy keyword")]
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:                                    # pragma: no cover - depends on install
+    sync_playwright = None
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, embedder):
+    if sync_playwright is None:
+        pytest.skip("browser tests skipped: the playwright package is not installed "
+                    "(pip install -e '.[test]')")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"browser tests skipped: no chromium at {CHROMIUM} "
+                    f"(apt-get install chromium, or set CHROMIUM=path)")
+    from ui.server import start
+    with FakeOpenAI(models=["tiny"], api_key="sk-test") as llm:
+        settings, _ = build_store(tmp_path_factory.mktemp("ui-browser"), embedder,
+                                  answerer="extractive", openai_base_url=llm.base_url,
+                                  openai_api_key="sk-test", llm_model="tiny")
+        demo, url, service = start(settings, port=0, embedder=embedder, quiet=True, warm=False)
+        try:
+            yield url, llm
+        finally:
+            demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser(app):
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(app, browser, request):
+    url, _ = app
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = ctx.new_page()
+    seen: dict = {"dialogs": [], "hosts": set()}
+    # Any alert/confirm/prompt means a document's markup ran as code.
+    pg.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+    pg.on("request", lambda r: seen["hosts"].add(urlparse(r.url).hostname))
+    pg.goto(url, wait_until="load")
+    pg.wait_for_selector("#question textarea", timeout=30_000)
+    pg.seen = seen
+    yield pg
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    ctx.close()
+    assert seen["dialogs"] == [], f"a script ran: {seen['dialogs']}"
+    assert seen["hosts"] <= {"127.0.0.1", "localhost"}, f"the page reached out: {seen['hosts']}"
+
+
+def ask(page, question: str):
+    before = page.locator("#chat .bot").count()
+    page.fill("#question textarea", question)
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "n => { const b = document.querySelectorAll('#chat .bot');"
+        " return b.length > n && b[b.length-1].querySelector('.rag-meta, .rag-error'); }",
+        arg=before, timeout=30_000)
+    return page.locator("#chat .bot").last
+
+
+def test_answer_cites_and_one_click_shows_the_marked_sentence_and_the_article(page):
+    bot = ask(page, ATMAR)
+    assert "times" in bot.inner_text() and "extractive" in bot.inner_text()
+    link = bot.locator("a.rag-cite").first
+    n = link.inner_text().strip("[]")
+    link.click()
+    passage = page.locator(f"#src-{n}")
+    expect(passage).to_be_in_viewport()
+    mark = passage.locator(".rag-passage mark")
+    expect(mark).to_have_count(1)
+    assert "Pakistan" in mark.inner_text() and mark.inner_text() in bot.inner_text()
+    assert ".txt · chars" in passage.locator(".rag-where").inner_text()
+    # The whole article, opened at the span: the same sentence, marked and scrolled into view.
+    passage.locator("details.rag-article summary").click()
+    art = page.locator(f"#art-{n}-mark")
+    expect(art).to_be_in_viewport()
+    assert art.inner_text() == mark.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "article-open.png"))
+
+
+def test_the_answer_streams_into_the_page(page, app):
+    _, llm = app
+    page.locator("button[aria-label*='sidebar' i], .sidebar button").first.click()
+    page.locator("#set-answerer label", has_text="llm").click()
+    llm.enqueue(Reply("Atmar said he travelled to Pakistan ten times to secure the release of "
+                      "Mullah Baradar [1]. " * 3, chunk_chars=3))
+    page.evaluate("""() => { window.__seen = [];
+      new MutationObserver(() => { const b = document.querySelectorAll('#chat .bot');
+        if (b.length) window.__seen.push(b[b.length-1].innerText); })
+      .observe(document.querySelector('#chat'), {subtree: true, childList: true,
+                                                 characterData: true}); }""")
+    bot = ask(page, ATMAR)
+    seen = page.evaluate("window.__seen")
+    partial = {s for s in seen if "▍" in s}
+    assert len(partial) >= 2, seen[:5]                 # several partial texts, growing
+    assert "llm:tiny" in bot.inner_text() and bot.locator("a.rag-cite").count() >= 1
+
+
+def test_abstention_and_an_unsupported_sentence_look_different(page, app):
+    _, llm = app
+    bot = ask(page, "What is the capital of Peru?")
+    abstain = bot.locator(".rag-abstain")
+    expect(abstain).to_be_visible()
+    assert bot.locator("a.rag-cite").count() == 0
+    assert abstain.evaluate("e => getComputedStyle(e).borderLeftStyle") == "solid"
+    page.locator("button[aria-label*='sidebar' i], .sidebar button").first.click()
+    page.locator("#set-answerer label", has_text="llm").click()
+    llm.enqueue(Reply("Atmar said he travelled to Pakistan ten times to secure the release of "
+                      "Mullah Baradar [1]. The moon is made of green cheese and owned by "
+                      "Baradar [1]."))
+    bot = ask(page, ATMAR)
+    bad = bot.locator(".rag-unsupported")
+    expect(bad).to_have_count(1)
+    assert "green cheese" in bad.inner_text() and "ten times" not in bad.inner_text()
+    bg = bad.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert bg not in ("rgba(0, 0, 0, 0)", "transparent")
+    assert "ten times" in bot.inner_text()
+
+
+def test_a_hostile_document_shows_as_text_and_runs_nothing(page):
+    bot = ask(page, XSS_QUESTION)
+    assert "9,400" in bot.inner_text()
+    panel = page.locator("#sources")
+    for d in panel.locator("details").all():
+        d.evaluate("e => e.open = true")
+    time.sleep(0.5)
+    text = panel.inner_text()
+    assert "<script>alert(1)</script>" in text and "<img src=x onerror=alert(1)>" in text
+    assert panel.locator("script, img").count() == 0
+    # The page fixture then asserts that no dialog opened.
+
+
+def test_empty_screen_offers_questions_from_the_articles_and_the_index_state(page):
+    ex = page.locator("#chat button.example")
+    expect(ex.first).to_be_visible(timeout=15_000)
+    assert "What does the article" in page.locator("#chat").inner_text()
+    page.locator("button[aria-label*='sidebar' i], .sidebar button").first.click()
+    expect(page.locator("#index-state")).to_contain_text("6 files")
+    ex.first.click()
+    page.wait_for_selector("#chat .bot .rag-meta", timeout=30_000)
