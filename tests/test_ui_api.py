@@ -150,3 +150,17 @@ def test_remove_while_serving(app, tmp_path):
     assert all(p["source"] != "ferry.txt" for p in d["passages"])
     assert not d["citations"] or d["citations"][0]["source"] != "ferry.txt"
     assert c.predict(question=ATMAR, api_name="/ask")["citations"]
+
+
+def test_the_readme_api_example_runs_against_the_app(app):
+    import re
+
+    from tests.conftest import PROJECT
+    url, _, _ = app
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"^```py\n(.*?)^```", readme, re.S | re.M)
+                 if "gradio_client" in b)
+    scope: dict = {}
+    exec(compile(block.replace("http://127.0.0.1:7860", url), "README api block", "exec"), scope)
+    assert scope["d"]["citations"] and "highlight" in scope["d"]["citations"][0]
+    assert scope["follow"]["rewritten"] != scope["follow"]["question"]
