@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from eval.compare import RESAMPLES, SEED
+from rag.registry import ANSWERERS, EMBEDDERS, RETRIEVERS
 from eval.run import DEFAULT_QA
 
 DEFAULT_BASELINE = Path(__file__).resolve().parent / "baseline.json"
@@ -41,12 +42,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--qa", type=Path, default=DEFAULT_QA, help="Q&A JSONL file (default: %(default)s)")
     p.add_argument("--out", type=Path, help="output folder (default: runs/eval-<time>)")
     p.add_argument("-k", type=int, help="passages per question (default: $RAG_K, else 5)")
-    p.add_argument("--retriever", choices=["bm25", "dense", "hybrid"], help="retrieval mode")
-    p.add_argument("--answerer", help="extractive (default: offline, whatever the environment "
-                                      "says) or llm")
+    p.add_argument("--retriever", choices=sorted(RETRIEVERS), help="retriever (default: hybrid)")
+    p.add_argument("--answerer", choices=sorted(ANSWERERS),
+                   help="answerer (default: extractive, offline, whatever the environment says)")
     p.add_argument("--model", help="LLM model name for --answerer llm (default: $RAG_LLM_MODEL)")
     _add_once(p, "--store", help="index folder (default: $RAG_STORE)")
-    _add_once(p, "--embedder", help="embedder name (default: $RAG_EMBED, else wordllama)")
+    _add_once(p, "--embedder", choices=sorted(EMBEDDERS),
+              help="embedder (default: $RAG_EMBED, else wordllama)")
     p.add_argument("--corpus", type=Path, help="article folder the evidence is in (default: $RAG_CORPUS)")
     p.add_argument("--fresh", action="store_true", help="evaluate on a temporary store built from "
                    "the corpus alone (implied by --gate and --write-baseline)")
@@ -72,9 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                     default=[100, 200, 400], help="chunk sizes (default: %(default)s)")
     sp.add_argument("-k", dest="sweep_ks", type=int, nargs="+", metavar="K", default=[3, 5, 10],
                     help="passages per question (default: %(default)s)")
-    sp.add_argument("--modes", dest="sweep_modes", nargs="+", default=["bm25", "dense", "hybrid"],
-                    choices=["bm25", "dense", "hybrid"])
-    sp.add_argument("--embedders", dest="sweep_embedders", nargs="+", metavar="NAME",
+    sp.add_argument("--modes", dest="sweep_modes", nargs="+", default=sorted(RETRIEVERS),
+                    choices=sorted(RETRIEVERS))
+    sp.add_argument("--embedders", dest="sweep_embedders", nargs="+", choices=sorted(EMBEDDERS),
                     help="embedder names (default: the configured one)")
     sp.add_argument("--qa", dest="sweep_qa", type=Path, metavar="QA", help="Q&A file (default: as for eval)")
     sp.add_argument("--out", dest="sweep_out", type=Path, metavar="DIR", help="output folder (default: runs/sweep-<time>)")

@@ -156,9 +156,8 @@ def run_eval(settings, qa_path=DEFAULT_QA, *, fresh: bool = False, progress: boo
         if engine is None:
             from rag.engine import Engine
             s = stack.enter_context(fresh_store(settings, progress)) if fresh else settings
-            engine = Engine(s)
-            if hasattr(engine, "close"):     # release the store before its temp dir goes
-                stack.callback(engine.close)
+            # Closed before the temporary store is deleted (the stack unwinds in reverse).
+            engine = stack.enter_context(Engine(s))
         answers = ask_all(engine, items, settings.k, progress)
     records = [record(it, a, spans[it.id], settings.k, wall)
                for it, (a, wall) in zip(items, answers)]

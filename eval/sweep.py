@@ -63,14 +63,13 @@ def run_sweep(settings, qa_path, *, chunk_sizes: Sequence[int], ks: Sequence[int
             with tempfile.TemporaryDirectory(prefix="rag-sweep-") as tmp:
                 s = _chunk_settings(settings, emb_name, size, Path(tmp) / "store")
                 ingest_paths([s.corpus], s, progress=False, embedder=embedder)
-                engine = Engine(s.with_(answerer="extractive"), embedder=embedder)
-                for mode in modes:
-                    for k in ks:
-                        rows.append({"embedder": emb_name, "chunk_tokens": size, "mode": mode,
-                                     "k": k, **score_config(engine, items, spans, k, mode)})
-                        bar.update(1)
-                if hasattr(engine, "close"):
-                    engine.close()
+                with Engine(s.with_(answerer="extractive"), embedder=embedder) as engine:
+                    for mode in modes:
+                        for k in ks:
+                            rows.append({"embedder": emb_name, "chunk_tokens": size,
+                                         "mode": mode, "k": k,
+                                         **score_config(engine, items, spans, k, mode)})
+                            bar.update(1)
     bar.close()
     return rows
 

@@ -21,7 +21,9 @@ import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
+
+import numpy as np
 
 from . import text as T
 from .types import Chunk
@@ -76,13 +78,20 @@ class BM25Index:
         model.index([doc or [""] for doc in corpus], show_progress=False)
         return cls(model, list(chunks), df, fingerprint([c.id for c in chunks]))
 
-    def search(self, query: str, k: int) -> list[tuple[Chunk, float]]:
-        """The `k` best chunks for `query` with their BM25 scores (only those sharing a term)."""
+    def search(self, query: str, k: int, where: Mapping | None = None) -> list[tuple[Chunk, float]]:
+        """The `k` best chunks for `query` with their BM25 scores (only those sharing a term),
+        among the chunks whose metadata match `where` (Chroma's filter syntax, rag/where.py)."""
         q = [t for t in tokens(query) if t in self.df]
         if not q or self.n == 0:
             return []
+        mask = None
+        if where:
+            from .where import matches, metadata
+            mask = np.array([matches(where, metadata(c)) for c in self._chunks], dtype=np.float32)
+            if not mask.any():
+                return []
         ids, scores = self._model.retrieve([q], k=min(k, self.n), show_progress=False,
-                                           n_threads=1)
+                                           n_threads=1, weight_mask=mask)
         return [(self._chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
 
     def save(self, folder: Path) -> None:

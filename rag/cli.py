@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .registry import ANSWERERS, EMBEDDERS, RETRIEVERS
 from .settings import Settings
 
 log = logging.getLogger("rag")
@@ -46,8 +47,8 @@ def positive_int(name: str) -> Callable[[str], int]:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="index folder (default: $RAG_STORE, else "
                                    "~/.local/share/rag-news/store)")
-    p.add_argument("--embedder", help="embedder name: wordllama (default, offline) or openai "
-                                      "(default: $RAG_EMBED)")
+    p.add_argument("--embedder", choices=sorted(EMBEDDERS),
+                   help="embedder (default: $RAG_EMBED, else wordllama, offline)")
     p.add_argument("--chroma-url", help="use a Chroma server (`chroma run`) at http://host:port "
                                         "for the vectors (default: $RAG_CHROMA_URL, else the "
                                         "store folder)")
@@ -55,9 +56,11 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _answering(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", type=positive_int("k"), help="passages to retrieve (default: $RAG_K, else 5)")
-    p.add_argument("--retriever", choices=["hybrid", "bm25", "dense"], help="retrieval mode")
-    p.add_argument("--answerer", help="extractive or llm (default: llm when OPENAI_API_KEY or "
-                                      "OPENAI_BASE_URL is set, else extractive)")
+    p.add_argument("--retriever", choices=sorted(RETRIEVERS),
+                   help="retriever (default: $RAG_RETRIEVER, else hybrid)")
+    p.add_argument("--answerer", choices=["auto", *sorted(ANSWERERS)],
+                   help="answerer (default: llm when OPENAI_API_KEY or OPENAI_BASE_URL is set, "
+                        "else extractive)")
     p.add_argument("--model", help="LLM model name (default: $RAG_LLM_MODEL)")
 
 
@@ -116,13 +119,13 @@ def args_ask(p: argparse.ArgumentParser) -> None:
 def cmd_ask(args, settings: Settings) -> int:
     from .engine import Engine
     from .render import print_answer
-    engine = Engine(settings)
-    if args.json:
-        _print_json(engine.ask(args.question).to_dict())
-    elif args.quiet:
-        print(engine.ask(args.question).text)
-    else:
-        print_answer(engine.stream(args.question), engine, out=sys.stdout)
+    with Engine(settings) as engine:
+        if args.json:
+            _print_json(engine.ask(args.question).to_dict())
+        elif args.quiet:
+            print(engine.ask(args.question).text)
+        else:
+            print_answer(engine.stream(args.question), engine, out=sys.stdout)
     return EXIT_OK
 
 
@@ -168,7 +171,8 @@ def args_chat(p: argparse.ArgumentParser) -> None:
 def cmd_chat(args, settings: Settings) -> int:
     from .chat import repl
     from .engine import Engine
-    return repl(Engine(settings), settings) or EXIT_OK
+    with Engine(settings) as engine:
+        return repl(engine, settings) or EXIT_OK
 
 
 def args_ui(p: argparse.ArgumentParser) -> None:

@@ -1,4 +1,6 @@
-"""The engine: opens the store, embedder, BM25 index and answerer once; answers many questions.
+"""The engine: opens the store, embedder, BM25 index, retriever and answerer once; answers many
+questions. It is wiring only: condense -> retrieve -> answer -> verify (highlight the supporting
+sentence of each citation). Which retriever and answerer is a name in rag/registry.py.
 
 One Engine may serve several sessions: it holds no per-conversation state (history is passed
 in). Its parts are read-only; when an ingest changes the store, `refresh` replaces them whole
@@ -13,13 +15,11 @@ from typing import Iterator, Sequence
 from .answer import consume
 from .bm25 import ensure_bm25
 from .embed import Embedder
-from .registry import Parts, make_answerer, make_embedder
-from .retrieve import MODES, as_passages, rrf
+from .registry import Parts, make_answerer, make_embedder, make_retriever
+from .retrieve import Retriever, as_passages
 from .settings import Settings
 from .store import Store, version
 from .types import Answer, Passage
-
-CANDIDATES = 30   # each retriever's list length before fusion
 
 
 def check_question(question: object, limit: int) -> str:
@@ -43,51 +43,64 @@ class Engine:
         self.llm = _llm_client(settings)
         self._log_lock = threading.Lock()
         self._reload_lock = threading.Lock()
+        self.closed = False
         self._open()
+
+    def close(self) -> None:
+        """Release the LLM client's connections and drop the store, index and answerer (an
+        eval's temporary store can then be deleted). Closing twice is harmless."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.llm is not None:
+            self.llm.close()
+        if (close := getattr(self.store, "close", None)) is not None:
+            close()
+        self.store = self.bm25 = self.parts = self.retriever = None
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def _open(self) -> None:
         self._version = version(self.settings.store)
         self.store = Store(self.settings.store, self.embedder.name,
                            chroma_url=self.settings.chroma_url)
         self.bm25 = ensure_bm25(self.store)
+        self.parts = Parts(embedder=self.embedder, store=self.store, bm25=self.bm25, llm=self.llm)
+        self.retriever = make_retriever(self.settings.retriever, self.settings, self.parts)
         self.answerer = self._given_answerer or make_answerer(
-            self.settings.resolved_answerer, self.settings,
-            Parts(embedder=self.embedder, store=self.store, bm25=self.bm25, llm=self.llm))
+            self.settings.resolved_answerer, self.settings, self.parts)
 
     def refresh(self) -> None:
         """Reopen the store if an ingest changed it since (one small file read per question),
         so a long-running engine never answers from a stale or replaced index."""
+        _check_open(self)
         if version(self.settings.store) != self._version:
             with self._reload_lock:
                 if version(self.settings.store) != self._version:
                     self._open()
 
     # --- retrieval ---------------------------------------------------------------------------
-    def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
+    def retrieve(self, question: str, k: int | None = None, mode: str | None = None, *,
+                 where=None) -> list[Passage]:
+        """`mode`: a name in rag.registry.RETRIEVERS (default: settings.retriever); `where`: a
+        metadata filter in Chroma's syntax, applied inside the retriever (rag/retrieve.py)."""
         return self._retrieve(check_question(question, self.settings.max_question_chars),
-                              self._k(k), mode)
+                              self._k(k), mode, where=where)
 
     def _retrieve(self, q: str, k: int, mode: str | None = None,
-                  timings: dict[str, float] | None = None) -> list[Passage]:
+                  timings: dict[str, float] | None = None, where=None) -> list[Passage]:
         self.refresh()
-        mode = mode or self.settings.retriever
-        if mode not in MODES:
-            raise ValueError(f"unknown retrieval mode {mode!r}; valid: {', '.join(MODES)}")
-        lap = _Laps(timings)     # per-stage milliseconds, for `rag bench` and the answer log
-        depth = max(CANDIDATES, k)
-        lexical = self.bm25.search(q, depth) if (self.bm25 and mode != "dense") else []
-        lap("bm25")
-        if mode == "bm25":
-            return as_passages(lexical[:k])
-        vector = self.embedder.embed([q])[0]
-        lap("embed")
-        dense = self.store.dense(vector, depth)
-        lap("dense")
-        if mode == "dense":
-            return as_passages(dense[:k])
-        fused = rrf([lexical, dense], k, weights=(1.0, self.settings.dense_weight))
-        lap("fusion")
-        return as_passages(fused)
+        return as_passages(self.retriever_for(mode).search(q, k, where=where, timings=timings))
+
+    def retriever_for(self, mode: str | None = None) -> Retriever:
+        """The configured retriever, or another registered one over the same open parts."""
+        if mode is None or mode == self.settings.retriever:
+            return self.retriever
+        return make_retriever(mode, self.settings, self.parts)
 
     def _k(self, k: int | None) -> int:
         if k is None:
@@ -101,6 +114,7 @@ class Engine:
                history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
         """Yields text as it is produced, then the final Answer (with timings)."""
         t0 = time.perf_counter()
+        _check_open(self)
         q = check_question(question, self.settings.max_question_chars)
         k = self._k(k)
         stages: dict[str, float] = {}
@@ -147,17 +161,9 @@ class Engine:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-class _Laps:
-    """Records the milliseconds since the previous lap under each name into `into`."""
-
-    def __init__(self, into: dict[str, float] | None):
-        self.into, self.t = into, time.perf_counter()
-
-    def __call__(self, name: str) -> None:
-        now = time.perf_counter()
-        if self.into is not None:
-            self.into[name] = (now - self.t) * 1000
-        self.t = now
+def _check_open(engine: Engine) -> None:
+    if engine.closed:
+        raise RuntimeError("this Engine is closed; open a new one to ask more questions")
 
 
 def _llm_client(settings: Settings):

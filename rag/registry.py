@@ -25,7 +25,7 @@ class Parts:
     llm: Any = None
 
 
-# ---- embedders: factory(settings) -> Embedder ------------------------------------------------
+# ---- embedders: factory(settings) -> Embedder -------------------------------------------------
 
 def _wordllama(settings):
     from .embed import WordLlamaEmbedder
@@ -38,6 +38,27 @@ def _openai_embedder(settings):
 
 
 EMBEDDERS: dict[str, Callable] = {"wordllama": _wordllama, "openai": _openai_embedder}
+
+
+# ---- retrievers: factory(settings, parts) -> Retriever ---------------------------------------
+
+def _bm25(settings, parts: Parts):
+    from .retrieve import BM25
+    return BM25(parts.bm25)
+
+
+def _dense(settings, parts: Parts):
+    from .retrieve import Dense
+    return Dense(parts.store, parts.embedder)
+
+
+def _hybrid(settings, parts: Parts):
+    # BM25 leads; dense adds paraphrase recall at a lower weight (README "Choosing the defaults").
+    from .retrieve import Hybrid
+    return Hybrid([_bm25(settings, parts), _dense(settings, parts)], [1.0, settings.dense_weight])
+
+
+RETRIEVERS: dict[str, Callable] = {"bm25": _bm25, "dense": _dense, "hybrid": _hybrid}
 
 
 # ---- answerers: factory(settings, parts) -> Answerer -----------------------------------------
@@ -68,6 +89,10 @@ def pick(registry: dict[str, Callable], kind: str, name: str) -> Callable:
 
 def make_embedder(settings):
     return pick(EMBEDDERS, "embedder", settings.embedder)(settings)
+
+
+def make_retriever(name: str, settings, parts: Parts):
+    return pick(RETRIEVERS, "retriever", name)(settings, parts)
 
 
 def make_answerer(name: str, settings, parts: Parts):

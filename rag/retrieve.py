@@ -1,21 +1,86 @@
-"""Retrieval: BM25, dense, and their reciprocal-rank fusion.
+"""The retriever seam: `search(query, k) -> [(Chunk, score)]`, best first.
+
+Implementations: `BM25` (bm25s, rag/bm25.py), `Dense` (Chroma's nearest neighbours of the
+question's embedding) and `Hybrid` (weighted reciprocal-rank fusion over any retrievers). They
+are picked by name from `rag.registry.RETRIEVERS`.
+
+`where` is a metadata filter in Chroma's `where` syntax ({"source": "a.txt"}, {"date": {"$gte":
+"2021-08-15"}}, "$and"/"$or"), applied inside each retriever so that k results survive it:
+Dense hands it to Chroma, BM25 masks the chunks that fail it (rag/where.py).
 
 Why our own fusion instead of llama-index's QueryFusionRetriever: that class runs its retrievers
 through asyncio and, with its defaults, asks an LLM to generate extra queries; we need a
-synchronous, deterministic fusion over two ranked lists, which is a dozen lines.
+synchronous, deterministic fusion over ranked lists, which is a dozen lines.
 """
 from __future__ import annotations
 
-from typing import Sequence
+import time
+from typing import Mapping, Protocol, Sequence
 
 from .types import Chunk, Passage
 
 RRF_K = 60          # the constant from Cormack et al. (2009); it damps the top ranks' dominance
-MODES = ("bm25", "dense", "hybrid")
+CANDIDATES = 30     # each fused retriever's list length before fusion
+
+Ranked = list[tuple[Chunk, float]]
+
+
+class Retriever(Protocol):
+    name: str
+
+    def search(self, query: str, k: int, *, where: Mapping | None = None,
+               timings: dict[str, float] | None = None) -> Ranked:
+        """The k best chunks for `query`, best first, with scores (higher is better). If
+        `timings` is given, the milliseconds of each stage are recorded in it."""
+        ...
+
+
+class BM25:
+    name = "bm25"
+
+    def __init__(self, index):
+        self.index = index          # rag.bm25.BM25Index, or None for an empty store
+
+    def search(self, query: str, k: int, *, where: Mapping | None = None,
+               timings: dict[str, float] | None = None) -> Ranked:
+        with _lap(timings, "bm25"):
+            return self.index.search(query, k, where=where) if self.index else []
+
+
+class Dense:
+    name = "dense"
+
+    def __init__(self, store, embedder):
+        self.store, self.embedder = store, embedder
+
+    def search(self, query: str, k: int, *, where: Mapping | None = None,
+               timings: dict[str, float] | None = None) -> Ranked:
+        with _lap(timings, "embed"):
+            vector = self.embedder.embed([query])[0]
+        with _lap(timings, "dense"):
+            return self.store.dense(vector, k, where=where)
+
+
+class Hybrid:
+    """Weighted reciprocal-rank fusion of several retrievers' top CANDIDATES."""
+
+    def __init__(self, retrievers: Sequence[Retriever], weights: Sequence[float],
+                 depth: int = CANDIDATES, name: str = "hybrid"):
+        if len(retrievers) != len(weights):
+            raise ValueError("one weight per retriever")
+        self.retrievers, self.weights, self.depth, self.name = list(retrievers), list(weights), \
+            depth, name
+
+    def search(self, query: str, k: int, *, where: Mapping | None = None,
+               timings: dict[str, float] | None = None) -> Ranked:
+        depth = max(self.depth, k)
+        lists = [r.search(query, depth, where=where, timings=timings) for r in self.retrievers]
+        with _lap(timings, "fusion"):
+            return rrf(lists, k, weights=self.weights)
 
 
 def rrf(rankings: Sequence[Sequence[tuple[Chunk, float]]], k: int, c: int = RRF_K,
-        weights: Sequence[float] | None = None) -> list[tuple[Chunk, float]]:
+        weights: Sequence[float] | None = None) -> Ranked:
     """Fuse ranked lists by reciprocal rank; ties broken by position in the source file."""
     weights = weights or [1.0] * len(rankings)
     scores: dict[str, float] = {}
@@ -30,3 +95,18 @@ def rrf(rankings: Sequence[Sequence[tuple[Chunk, float]]], k: int, c: int = RRF_
 
 def as_passages(ranked: Sequence[tuple[Chunk, float]]) -> list[Passage]:
     return [Passage(n, chunk, score) for n, (chunk, score) in enumerate(ranked, start=1)]
+
+
+class _lap:
+    """Adds the block's milliseconds to `timings[name]` (when timings are wanted)."""
+
+    def __init__(self, timings: dict[str, float] | None, name: str):
+        self.timings, self.name = timings, name
+
+    def __enter__(self):
+        self.t = time.perf_counter()
+
+    def __exit__(self, *exc):
+        if self.timings is not None:
+            self.timings[self.name] = (self.timings.get(self.name, 0.0)
+                                       + (time.perf_counter() - self.t) * 1000)

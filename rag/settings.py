@@ -98,8 +98,11 @@ class Settings:
     def validate(self) -> None:
         if not isinstance(self.k, int) or isinstance(self.k, bool) or not 1 <= self.k <= 100:
             raise ValueError(f"k must be a whole number from 1 to 100, got {self.k!r}")
-        if self.retriever not in ("hybrid", "bm25", "dense"):
-            raise ValueError(f"unknown retriever {self.retriever!r}; valid: bm25, dense, hybrid")
+        from .registry import ANSWERERS, EMBEDDERS, RETRIEVERS, pick
+        pick(RETRIEVERS, "retriever", self.retriever)
+        pick(EMBEDDERS, "embedder", self.embedder)
+        if self.answerer != "auto":
+            pick(ANSWERERS, "answerer", self.answerer)
         if not 16 <= self.chunk_tokens <= 8192:
             raise ValueError(f"chunk_tokens must be 16..8192, got {self.chunk_tokens}")
         if self.answerer == "llm" and not self.llm_configured:

@@ -257,13 +257,14 @@ class Store:
         return {"documents": len(recs), "articles": sum(int(m.get("articles", 0)) for m in recs),
                 "chunks": self.count(), "embedder": self.embedder_name, "store": str(self.path)}
 
-    def dense(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+    def dense(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[Chunk, float]]:
         """The k nearest chunks by cosine distance, scored exp(-distance) (the scale the
         answerers' thresholds were tuned on). No count() round trip: Chroma returns fewer
         results when it holds fewer than k (and none when it is empty)."""
         try:
             res = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                                    n_results=k, include=["documents", "metadatas", "distances"])
+                                    n_results=k, where=where or None,
+                                    include=["documents", "metadatas", "distances"])
         except Exception as e:
             raise StoreError(f"the index at {self.path} could not be searched ({e}). "
                              f"Re-index it: `rag ingest --rebuild --store {self.path}`.") from e
