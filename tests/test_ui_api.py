@@ -5,6 +5,7 @@ files of their own, so the order they run in does not matter."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -164,3 +165,43 @@ def test_the_readme_api_example_runs_against_the_app(app):
     exec(compile(block.replace("http://127.0.0.1:7860", url), "README api block", "exec"), scope)
     assert scope["d"]["citations"] and "highlight" in scope["d"]["citations"][0]
     assert scope["follow"]["rewritten"] != scope["follow"]["question"]
+
+
+def test_an_upload_being_indexed_does_not_hold_up_other_sessions_questions(app, tmp_path):
+    url, service, _ = app
+    uploader, asker = client(url), client(url)
+    doc = tmp_path / "slow.txt"
+    doc.write_text("Harbour Crane Delivered\n\nThe port of Tarbert took delivery of its new "
+                   "harbour crane on Thursday after a two-week sea voyage.\n", encoding="utf-8")
+    # Hold the app's ingest lock, as a long ingest would: the upload waits inside its handler.
+    service._ingest.acquire()
+    try:
+        job = uploader.submit([gradio_client.handle_file(str(doc))], api_name="/upload")
+        deadline = time.monotonic() + 20
+        while job.status().code.name not in ("PROCESSING",) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not job.done()
+        d = asker.predict(question=ATMAR, api_name="/ask")     # answered meanwhile
+        assert d["citations"] and not job.done()
+    finally:
+        service._ingest.release()
+    *_, summary = job.result(timeout=60)
+    assert summary["added"] == ["slow.txt"]
+
+
+def test_login_when_rag_ui_auth_is_set(app, monkeypatch, embedder):
+    from ui.server import start
+    _, service, _ = app
+    monkeypatch.setenv("RAG_UI_AUTH", "ann:s3cret")
+    demo, url, _ = start(service.settings, port=0, embedder=embedder, quiet=True, warm=False,
+                         data_dir=service.data_dir)
+    try:
+        with pytest.raises(Exception):
+            client(url).predict(question=ATMAR, api_name="/ask")
+        with pytest.raises(Exception):
+            gradio_client.Client(url, auth=("ann", "wrong"), verbose=False)
+        ok = gradio_client.Client(url, auth=("ann", "s3cret"), verbose=False)
+        assert ok.predict(question=ATMAR, api_name="/ask")["citations"]
+    finally:
+        demo.close()

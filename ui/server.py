@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 DEFAULT_PORT = 7860
@@ -57,10 +58,12 @@ def start(settings, *, host: str = "127.0.0.1", port: int | None = None, share: 
           data_dir: Path | None = None, embedder=None, quiet: bool = False, warm: bool = True):
     """Launch without blocking; returns (demo, url, service). `port=0` picks a free port."""
     quiet_gradio()
-    from .app import build_app, theme
     from .service import Service
     service = Service(settings, data_dir=data_dir, embedder=embedder)
     auth = auth_from_env()
+    if warm:    # load the index while Gradio imports, so the first question answers at speed
+        threading.Thread(target=_warm, args=(service, quiet), daemon=True).start()
+    from .app import build_app, theme
     demo = build_app(service)
     limit = int(os.environ.get("RAG_UI_CONCURRENCY", "4"))
     demo.queue(default_concurrency_limit=limit, max_size=256)
@@ -77,19 +80,27 @@ def start(settings, *, host: str = "127.0.0.1", port: int | None = None, share: 
         ssr_mode=False, enable_monitoring=False, pwa=False, mcp_server=False,
         theme=theme(), css=CSS, js=PAGE_JS)
     url = url.rstrip("/") if url else f"http://{host}:{port}"
-    if warm:    # load the default engine now, so the first question answers at full speed
-        threading.Thread(target=_warm, args=(service,), daemon=True).start()
     if not quiet:
         print(f"rag-news web app: {url}" + (f"  (public link: {share_url})" if share_url else "")
               + "   Ctrl-C stops it.", flush=True)
     return demo, url, service
 
 
-def _warm(service) -> None:
+def _warm(service, quiet: bool) -> None:
+    t0 = time.perf_counter()
     try:
-        service.engine().retrieve("warm up", k=1)
-    except Exception:       # noqa: BLE001 - an empty index is reported on the page instead
-        pass
+        # A whole chat turn, so the answerer's parts and the conversation code load now, and a
+        # passage's article text is read once (Chroma's first document fetch).
+        answer = service.chat([]).ask("warm up")
+        for p in answer.passages[:1]:
+            service.document_text(p.chunk.source)
+        s = service.stats()
+        msg = (f"Index loaded: {s['documents']} files, {s['chunks']} chunks "
+               f"({time.perf_counter() - t0:.1f} s).")
+    except Exception as e:  # noqa: BLE001 - the page shows the same message in its index panel
+        msg = f"No index to answer from yet: {e}"
+    if not quiet:
+        print(msg, flush=True)
 
 
 def _free_port(host: str) -> int:
