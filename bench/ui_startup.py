@@ -4,8 +4,9 @@ usage: .venv/bin/python bench/ui_startup.py [--repeat 3] [--out bench/out/ui_sta
 
 Extractive answerer, the default corpus indexed into a temporary store. For each repeat, a fresh
 `python -m ui` process is started (chromium already running, so its own start is not counted):
-  url      process start -> the URL printed (imports, app built, server listening)
-  page     process start -> the page in chromium with the question box ready
+  url      process start -> the URL printed (imports, app built, server listening); also
+           the CPU seconds the process used by then (url_cpu_s), which a busy machine inflates less
+  page     process start -> the page in chromium, connected, its load event done (ready to ask)
   engine   process start -> the default engine loaded by the warm-up thread (index loaded)
 Then in the browser, over the questions below: `first` = Enter -> the first answer text in the
 chat bubble, `final` = Enter -> the finished answer with its sources. The first question of a
@@ -39,6 +40,8 @@ QUESTIONS = ["How many times did Hanif Atmar travel to Pakistan to free Baradar?
              "Who signed the Mir Ali agreement?"]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+# Ready = the page is connected and has run its load event (the index panel is filled in).
+READY_JS = "() => (document.querySelector('#index-state')?.textContent || '').includes('Index')"
 FIRST_TEXT_JS = """n => { const b = document.querySelectorAll('#chat .bot');
   return b.length > n && b[b.length-1].innerText.trim().length > 3; }"""
 FINAL_JS = """n => { const b = document.querySelectorAll('#chat .bot');
@@ -60,6 +63,15 @@ def wait_http(url: str, deadline: float) -> None:
         except OSError:
             time.sleep(0.02)
     raise TimeoutError(url)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """user+system CPU time of a process (Linux /proc): robust to a busy machine, unlike wall."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def one_run(store: Path, browser, env: dict) -> dict:
@@ -85,10 +97,12 @@ def one_run(store: Path, browser, env: dict) -> dict:
         raise TimeoutError(prefix)
     try:
         t_url = when("rag-news web app:")
+        cpu_url = cpu_seconds(proc.pid)
         wait_http(url, t0 + 60)
         page = browser.new_page(viewport={"width": 1360, "height": 860})
         page.goto(url, wait_until="load")
         page.wait_for_selector("#question textarea", timeout=60_000)
+        page.wait_for_function(READY_JS, timeout=60_000)
         t_page = time.monotonic() - t0
         t_engine = when("Index loaded")     # the warm-up thread's line
         first, final = [], []
@@ -102,7 +116,7 @@ def one_run(store: Path, browser, env: dict) -> dict:
             page.wait_for_function(FINAL_JS, arg=n, timeout=60_000, polling="raf")
             final.append((time.monotonic() - s) * 1000)
         page.close()
-        return {"url_s": t_url, "page_s": t_page, "engine_s": t_engine,
+        return {"url_s": t_url, "url_cpu_s": cpu_url, "page_s": t_page, "engine_s": t_engine,
                 "first_question": {"first_ms": first[0], "final_ms": final[0]},
                 "warm": {"first_ms": first[1:], "final_ms": final[1:]}}
     finally:
@@ -154,7 +168,9 @@ def main() -> int:
     warm_first = [x for r in runs for x in r["warm"]["first_ms"]]
     warm_final = [x for r in runs for x in r["warm"]["final_ms"]]
     summary = {
-        "url_s": med(r["url_s"] for r in runs), "page_s": med(r["page_s"] for r in runs),
+        "url_s": med(r["url_s"] for r in runs),
+        "url_cpu_s": med(r["url_cpu_s"] for r in runs if r["url_cpu_s"] is not None),
+        "load_average": os.getloadavg()[0], "page_s": med(r["page_s"] for r in runs),
         "engine_s": med(r["engine_s"] for r in runs if r["engine_s"] is not None),
         "first_question_first_ms": med(r["first_question"]["first_ms"] for r in runs),
         "first_question_final_ms": med(r["first_question"]["final_ms"] for r in runs),

@@ -47,7 +47,7 @@ def app(tmp_path_factory, embedder):
                                   openai_api_key="sk-test", llm_model="tiny")
         demo, url, service = start(settings, port=0, embedder=embedder, quiet=True, warm=False)
         try:
-            yield url, llm
+            yield url, llm, service
         finally:
             demo.close()
 
@@ -62,7 +62,7 @@ def browser(app):
 
 @pytest.fixture
 def page(app, browser, request):
-    url, _ = app
+    url = app[0]
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     pg = ctx.new_page()
     seen: dict = {"dialogs": [], "hosts": set()}
@@ -71,6 +71,9 @@ def page(app, browser, request):
     pg.on("request", lambda r: seen["hosts"].add(urlparse(r.url).hostname))
     pg.goto(url, wait_until="load")
     pg.wait_for_selector("#question textarea", timeout=30_000)
+    # Connected and loaded: the load event has filled in the index panel.
+    pg.wait_for_function("() => (document.querySelector('#index-state')?.textContent || '')"
+                         ".includes('Index')", timeout=30_000)
     pg.seen = seen
     yield pg
     ARTIFACTS.mkdir(exist_ok=True)
@@ -108,11 +111,26 @@ def test_answer_cites_and_one_click_shows_the_marked_sentence_and_the_article(pa
     art = page.locator(f"#art-{n}-mark")
     expect(art).to_be_in_viewport()
     assert art.inner_text() == mark.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "article-open.png"))
 
 
+def test_thumbs_down_appends_the_answer_to_the_feedback_file(page, app):
+    service = app[2]
+    bot = ask(page, ATMAR)
+    page.get_by_role("button", name="Dislike").last.click()
+    deadline = time.monotonic() + 15
+    while not service.feedback_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    import json
+    rec = json.loads(service.feedback_path.read_text(encoding="utf-8").splitlines()[-1])
+    assert rec["verdict"] == "down" and rec["question"] == ATMAR
+    assert rec["citations"] and {"source", "start", "end", "text"} <= set(rec["passages"][0])
+    assert rec["answer"].split(" [")[0][:40] in bot.inner_text()
+
+
 def test_the_answer_streams_into_the_page(page, app):
-    _, llm = app
+    llm = app[1]
     page.locator("button[aria-label*='sidebar' i], .sidebar button").first.click()
     page.locator("#set-answerer label", has_text="llm").click()
     llm.enqueue(Reply("Atmar said he travelled to Pakistan ten times to secure the release of "
@@ -130,7 +148,7 @@ def test_the_answer_streams_into_the_page(page, app):
 
 
 def test_abstention_and_an_unsupported_sentence_look_different(page, app):
-    _, llm = app
+    llm = app[1]
     bot = ask(page, "What is the capital of Peru?")
     abstain = bot.locator(".rag-abstain")
     expect(abstain).to_be_visible()

@@ -184,7 +184,12 @@ def _like(service: Service, sess: dict, data: gr.LikeData) -> None:
     item = sess["answers"].get(str(index))
     if item is None:
         return       # a thumb on something that is not an answer (an error, the search box)
-    verdict = "up" if data.liked is True or data.liked == "Like" else "down"
+    if data.liked in (True, "Like"):
+        verdict = "up"
+    elif data.liked in (False, "Dislike"):
+        verdict = "down"
+    else:
+        return       # a thumb taken back
     service.record_feedback(item["answer"], verdict, item["history"], item["config"])
     gr.Info("Thanks: feedback saved." if verdict == "up" else
             "Thanks: saved; it can become a test question (`rag feedback drafts`).")
