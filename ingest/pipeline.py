@@ -1,13 +1,20 @@
-"""Incremental indexing: files -> articles -> chunks -> vectors -> store.
+"""Incremental indexing: files -> articles -> chunks -> vectors -> a new store generation.
 
-Each file is committed on its own: its chunks go in first, then its record in the `files`
-collection. A file whose record matches its bytes is skipped (re-ingest is a no-op); a changed
-file gets its new chunks added and its stale ones deleted; a killed run leaves records only for
-finished files, and the next run adds just the chunks that are missing (ids are content hashes,
-so nothing is duplicated).
+A run first plans against the live generation's file table (one query): a file whose path,
+size and modification time match its record is unchanged without being read; one whose bytes
+hash to its record's is unchanged (moved, or touched). Only when something must change does it
+copy the live generation (`rag.generations`), write the changes into the copy and publish it, so
+engines reading the store never see half an ingest.
+
+Writes are batched across files: chunks of many files are embedded and written to Chroma
+together, and a file's record (the commit marker) is written after all its chunks are in. A
+killed run leaves a building generation whose committed files the next run keeps (ids are
+content hashes, so nothing is duplicated); until the first ingest of a store completes, readers
+see that partial generation rather than nothing.
 """
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -16,15 +23,18 @@ from typing import Sequence
 
 from rag.bm25 import ensure_bm25
 from rag.embed import Embedder, make_embedder
+from rag.generations import (FRESH, REBUILD, check_unmarked, collect, copy_generation,
+                             live_generation, new_generation, publish, resumable, touch_version)
 from rag.settings import Settings
-from rag.store import (Store, StoreError, live_generation, new_generation, publish, touch_version,
-                       writer_lock)
+from rag.store import Store, StoreError, writer_lock
 
 from .chunk import chunk_document
-from .read import IngestError, SourceDoc, discover, read_source
+from .read import IngestError, discover, read_source
 from .split import parse_articles
 
-_EMBED_BATCH = 256
+_EMBED_BATCH = 256      # texts per embedder call
+_FIRST_FLUSH = 16       # chunks in the first write; doubling to _MAX_FLUSH. Small first writes
+_MAX_FLUSH = 2048       # commit the first files at once; large later ones amortise round trips
 
 
 @dataclass
@@ -59,76 +69,234 @@ class IngestReport:
         return "\n".join(lines)
 
 
-def _bar(total: int, enabled: bool):
+def _bar(total: int, enabled: bool, unit: str = "file"):
     from tqdm import tqdm
-    return tqdm(total=total, unit="file", disable=not enabled, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, unit=unit, disable=not enabled, leave=False, dynamic_ncols=True)
+
+
+@dataclass
+class _Plan:
+    todo: list[Path] = field(default_factory=list)        # new or changed: read, chunk, embed
+    moves: list[tuple[str, str, int]] = field(default_factory=list)  # (source, path, mtime_ns)
+    records: dict = field(default_factory=dict)
 
 
 def ingest_paths(paths: Sequence[Path] | None, settings: Settings, *, prune: bool = False,
                  rebuild: bool = False, progress: bool = True,
                  embedder: Embedder | None = None) -> IngestReport:
     """Index files and folders (default: the bundled corpus). Raises IngestError / StoreError
-    before touching the store when the input as a whole is unusable (e.g. a missing path).
+    before touching the store when the input as a whole is unusable (e.g. a missing path) or the
+    store is damaged (the message names the fix; nothing is changed).
 
-    A run that indexes nothing leaves no new store behind; `rebuild` builds into a fresh folder
-    and swaps it in only when done, so a failed rebuild leaves the old index as it was."""
+    A run that indexes nothing leaves no new store behind; `rebuild` builds a fresh generation
+    and publishes it only when done, so a failed rebuild leaves the old index as it was."""
     t0 = time.perf_counter()
     paths = [Path(p) for p in (paths or [settings.corpus])]
     files, skipped = discover(paths)
     files, dupes = _unique_names(files)
     embedder = embedder or make_embedder(settings)
     root = Path(settings.store)
+    created = not root.exists()
     report = IngestReport(str(root), files_seen=len(files) + len(skipped) + len(dupes),
                           skipped=[(str(p), w) for p, w in skipped + dupes])
-    discard = False
     try:
         with writer_lock(root):
-            existed = live_generation(root) is not None
-            generation = new_generation(root) if rebuild else None
-            indexed = 0
-            try:
-                store = Store(root, embedder.name, create=True, generation=generation,
-                              chroma_url=settings.chroma_url)
-                _ingest_files(files, store, embedder, settings, report, progress)
-                if prune:
-                    _prune(store, report)
-                ensure_bm25(store, force=report.changed)
-                indexed = report.files_seen - len(report.skipped)
-                if generation is not None and indexed:
-                    publish(root, generation)
-                    generation = None
-                elif report.changed:
-                    touch_version(root)
-            finally:
-                if generation is not None:      # a rebuild that failed or found nothing to index
-                    shutil.rmtree(generation, ignore_errors=True)
-                # A new store into which no file was committed (all input bad, or the first
-                # file failed) is removed; one with committed files stays, to be resumed.
-                discard = not existed and report.files_new + report.files_changed == 0
+            _ingest_locked(root, files, settings, embedder, report, prune, rebuild, progress)
     finally:
-        if discard:
+        if created and not any(root.glob("g-*")):
             _discard(root)              # nothing indexed: leave no empty store behind
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def _ingest_files(files, store, embedder, settings, report, progress) -> None:
-    bar = _bar(len(files), progress)
+def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, progress) -> None:
+    live = live_generation(root)        # a damaged CURRENT is refused here, before any write
+    if live is None:
+        check_unmarked(root)            # so is an unmarked folder holding data
+    parent = REBUILD if rebuild else (live.name if live else FRESH)
+    work = None if rebuild else resumable(root, parent)
+    base = work or (None if rebuild else live)
+    url = settings.chroma_url
+    records = _records(root, base, embedder, url)
+    plan = _plan(files, records, settings, report)
+    gone = _gone(records, plan) if prune else []
+    if not (plan.todo or gone or rebuild or work):
+        if plan.moves and live is not None:     # bookkeeping only: no new generation for it
+            with Store(root, embedder.name, generation=live, create=True, chroma_url=url) as store:
+                store.files.set_paths(plan.moves)
+        return
+    # A Chroma server is one process that every client sees the same way, and copying its
+    # collection would mean sending every vector through HTTP twice: there, changes go into
+    # the live generation in place and engines reload on the VERSION marker.
+    in_place = bool(url and live is not None and not rebuild)
+    made = work is None and not in_place
+    if in_place:
+        work = live
+    elif made:
+        work = copy_generation(root, live) if (live and not rebuild) else new_generation(root, parent)
+    published = False
+    try:
+        with Store(root, embedder.name, create=True, generation=work, chroma_url=url) as store:
+            store.files.set_paths(plan.moves)
+            _index(plan, store, embedder, settings, report, progress, resumed=not made)
+            for source in gone:
+                report.chunks_removed += store.remove_file(source)
+                report.pruned.append(source)
+            worth = (report.changed or plan.moves or not made) and bool(store.files.all())
+            if worth:
+                ensure_bm25(store, force=True)
+        if worth and in_place:
+            touch_version(root)
+        elif worth:
+            publish(root, work)
+            published = True
+    finally:
+        # A copy with newly committed files is kept when a run fails, so a rerun resumes it;
+        # an empty one, a failed rebuild or a copy that changed nothing goes.
+        if not published and made and (rebuild or not report.changed or not _has_files(work)):
+            shutil.rmtree(work, ignore_errors=True)
+        collect(root)
+
+
+def _has_files(gen: Path) -> bool:
+    from rag.filetable import FileTable
+    try:
+        t = FileTable(gen / "files.sqlite", writable=False)
+    except Exception:
+        return False
+    try:
+        return bool(t.all())
+    except Exception:
+        return False
+    finally:
+        t.close()
+
+
+def _records(root: Path, base: Path | None, embedder: Embedder, url: str | None) -> dict[str, dict]:
+    if base is None:
+        return {}
+    with Store(root, embedder.name, generation=base, chroma_url=url) as store:
+        return store.file_records()
+
+
+def _plan(files: list[Path], records: dict, settings: Settings, report: IngestReport) -> _Plan:
+    """Decide per file, cheaply: a stat for files whose record matches; a hash for the rest."""
+    plan = _Plan(records=records)
     for path in files:
+        rec = records.get(path.name)
+        try:
+            st = path.stat()
+            where = str(path.resolve())
+            if rec and _same_settings(rec, settings):
+                if rec.get("path") == where and rec.get("size") == st.st_size \
+                        and rec.get("mtime_ns") == st.st_mtime_ns:
+                    _unchanged(report, rec)
+                    continue
+                sha = hashlib.sha256(path.read_bytes()).hexdigest()
+                if sha == rec.get("sha256"):
+                    _check_same_file(rec, path, sha)
+                    plan.moves.append((path.name, where, st.st_mtime_ns))
+                    _unchanged(report, rec)
+                    continue
+        except OSError as e:
+            report.skipped.append((str(path), f"cannot be read ({e.strerror or e})"))
+            continue
+        except IngestError as e:
+            report.skipped.append((str(path), str(e)))
+            continue
+        plan.todo.append(path)
+    return plan
+
+
+def _same_settings(rec: dict, settings: Settings) -> bool:
+    return rec.get("chunk_tokens") == settings.chunk_tokens \
+        and rec.get("chunk_overlap") == settings.chunk_overlap
+
+
+def _unchanged(report: IngestReport, rec: dict) -> None:
+    report.files_unchanged += 1
+    report.articles += int(rec.get("articles", 0))
+    report.chunks_unchanged += int(rec.get("chunks", 0))
+
+
+def _gone(records: dict, plan: _Plan) -> list[str]:
+    moved = {s for s, _, _ in plan.moves}
+    return sorted(s for s, r in records.items()
+                  if s not in moved and r.get("path") and not Path(r["path"]).exists())
+
+
+def _index(plan: _Plan, store: Store, embedder: Embedder, settings: Settings,
+           report: IngestReport, progress: bool, resumed: bool) -> None:
+    """Read, chunk and embed the planned files, writing many files' chunks per round trip."""
+    batch = _Batch(store, embedder, report)
+    bar = _bar(len(plan.todo), progress)
+    for path in plan.todo:
         bar.set_postfix_str(path.name[-40:], refresh=False)
         try:
             doc = read_source(path, max_bytes=settings.max_file_bytes)
-            _ingest_one(doc, store, embedder, settings, report)
+            rec = plan.records.get(doc.source)
+            _check_same_file(rec, path, doc.sha256)
+            parsed = parse_articles(doc)
+            chunks = chunk_document(doc, parsed, settings.chunk_tokens, settings.chunk_overlap)
+            if not chunks:
+                raise IngestError(f"no article text found in {doc.source} after cleaning")
         except IngestError as e:
             report.skipped.append((str(path), str(e)))
+            bar.update(1)
+            continue
+        # Only a file the store may already hold chunks of needs a lookup.
+        existing = store.chunk_ids(doc.source) if (rec is not None or resumed) else set()
+        st = path.stat()
+        record = dict(source=doc.source, sha256=doc.sha256, kind=doc.kind, text=doc.text,
+                      path=str(path.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns,
+                      chunks=len(chunks), articles=len(parsed),
+                      chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap)
+        batch.add(chunks, existing, record, new=rec is None and not existing)
         bar.update(1)
+    batch.flush()
     bar.close()
 
 
+class _Batch:
+    """Pending chunks of several files, written together; files commit after their chunks."""
+
+    def __init__(self, store: Store, embedder: Embedder, report: IngestReport):
+        self.store, self.embedder, self.report = store, embedder, report
+        self.chunks, self.stale, self.records = [], [], []
+        self.limit = _FIRST_FLUSH
+
+    def add(self, chunks, existing: set[str], record: dict, new: bool) -> None:
+        new_ids = {c.id for c in chunks}
+        todo = [c for c in chunks if c.id not in existing]
+        self.chunks += todo
+        self.stale += sorted(existing - new_ids)
+        self.records.append(record)
+        r = self.report
+        r.files_new += new
+        r.files_changed += not new
+        r.articles += record["articles"]
+        r.chunks_added += len(todo)
+        r.chunks_unchanged += len(chunks) - len(todo)
+        r.chunks_removed += len(existing - new_ids)
+        if len(self.chunks) >= self.limit:
+            self.flush()
+            self.limit = min(self.limit * 2, _MAX_FLUSH)
+
+    def flush(self) -> None:
+        import numpy as np
+        if self.chunks:
+            vecs = [self.embedder.embed([_embed_text(c) for c in self.chunks[i:i + _EMBED_BATCH]])
+                    for i in range(0, len(self.chunks), _EMBED_BATCH)]
+            self.store.add(self.chunks, np.vstack(vecs))
+        self.store.delete(self.stale)
+        if self.records:
+            self.store.files.put_many(self.records)
+        self.chunks, self.stale, self.records = [], [], []
+
+
 def _discard(root: Path) -> None:
-    """Remove what a store consists of, and its folder only if that leaves it empty: --store
-    may point at a folder that holds other things."""
-    for g in root.glob("g-*"):
+    """Remove what a store consists of, and its folder only if that leaves it empty."""
+    for g in list(root.glob("g-*")) + list(root.glob(".tmp-*")):
         shutil.rmtree(g, ignore_errors=True)
     for name in ("CURRENT", "CURRENT.tmp", "VERSION", "VERSION.tmp", ".lock"):
         (root / name).unlink(missing_ok=True)
@@ -152,55 +320,15 @@ def _unique_names(files: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]
     return keep, dupes
 
 
-def _ingest_one(doc: SourceDoc, store: Store, embedder: Embedder, settings: Settings,
-                report: IngestReport) -> None:
-    record = store.file_record(doc.source)
-    _check_same_file(record, doc)
-    existing = store.chunk_ids(doc.source)
-    if record and record.get("sha256") == doc.sha256 and record.get("chunks") == len(existing) \
-            and record.get("chunk_tokens") == settings.chunk_tokens \
-            and record.get("chunk_overlap") == settings.chunk_overlap:
-        report.files_unchanged += 1
-        report.articles += int(record.get("articles", 0))
-        report.chunks_unchanged += len(existing)
-        if record.get("path") != str(doc.path.resolve()):   # moved: remember where it is now
-            store.put_file(doc.source, doc.sha256, doc.kind, doc.text,
-                           **{k: v for k, v in record.items() if k not in ("sha256", "kind", "path")},
-                           path=str(doc.path.resolve()))
-        return
-    parsed = parse_articles(doc)
-    chunks = chunk_document(doc, parsed, settings.chunk_tokens, settings.chunk_overlap)
-    if not chunks:
-        raise IngestError(f"no article text found in {doc.source} after cleaning")
-    new_ids = {c.id for c in chunks}
-    todo = [c for c in chunks if c.id not in existing]
-    for i in range(0, len(todo), _EMBED_BATCH):
-        batch = todo[i:i + _EMBED_BATCH]
-        store.add(batch, embedder.embed([_embed_text(c) for c in batch]), doc.sha256)
-    stale = existing - new_ids
-    store.delete(stale)
-    store.put_file(doc.source, doc.sha256, doc.kind, doc.text, chunks=len(chunks),
-                   articles=len(parsed), path=str(doc.path.resolve()),
-                   chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap)
-    if record is None and not existing:
-        report.files_new += 1
-    else:
-        report.files_changed += 1
-    report.articles += len(parsed)
-    report.chunks_added += len(todo)
-    report.chunks_unchanged += len(chunks) - len(todo)
-    report.chunks_removed += len(stale)
-
-
-def _check_same_file(record: dict | None, doc: SourceDoc) -> None:
+def _check_same_file(record: dict | None, path: Path, sha: str) -> None:
     """Citations name files by name, so one name is one file. A file that moved (its old path
     is gone) is the same file; two live files with one name are a conflict the user resolves."""
     old = (record or {}).get("path")
-    new = str(doc.path.resolve())
-    if old and old != new and Path(old).exists() and record.get("sha256") != doc.sha256:
-        raise IngestError(f"another file named {doc.source} is already indexed (from {old}); "
+    new = str(path.resolve())
+    if old and old != new and Path(old).exists() and record.get("sha256") != sha:
+        raise IngestError(f"another file named {path.name} is already indexed (from {old}); "
                           f"rename one of them, or drop the old one first: "
-                          f"`rag remove {doc.source}`")
+                          f"`rag remove {path.name}`")
 
 
 def _embed_text(c) -> str:
@@ -208,24 +336,34 @@ def _embed_text(c) -> str:
     return f"{c.title}\n{c.text}" if c.title else c.text
 
 
-def _prune(store: Store, report: IngestReport) -> None:
-    for source in store.sources():
-        path = (store.file_record(source) or {}).get("path")
-        if path and not Path(path).exists():
-            report.chunks_removed += store.remove_file(source)
-            report.pruned.append(source)
-
-
 def remove_sources(names: Sequence[str], settings: Settings, embedder: Embedder | None = None) -> int:
-    """Drop files from the index by name; returns the number of chunks removed."""
+    """Drop files from the index by name (in a new generation); returns the chunks removed."""
     embedder = embedder or make_embedder(settings)
-    store = Store(settings.store, embedder.name, chroma_url=settings.chroma_url)
-    unknown = [n for n in names if store.file_record(n) is None]
+    root = Path(settings.store)
+    url = settings.chroma_url
+    with Store(root, embedder.name, chroma_url=url) as current:
+        unknown = [n for n in names if current.file_record(n) is None]
     if unknown:
         raise StoreError(f"not in the index: {', '.join(unknown)}. `rag stats --files` lists "
                          f"what is indexed.")
-    with writer_lock(store.path):
-        removed = sum(store.remove_file(n) for n in names)
-        ensure_bm25(store, force=True)
-        touch_version(store.path)
+    with writer_lock(root):
+        live = live_generation(root)
+        if live is None:
+            raise StoreError(f"the first ingest into {root} has not finished; run `rag ingest` "
+                             f"again to complete it, then remove files.")
+        if url:        # on a server, in place (see _ingest_locked)
+            with Store(root, embedder.name, create=True, generation=live, chroma_url=url) as store:
+                removed = sum(store.remove_file(n) for n in names)
+                ensure_bm25(store, force=True)
+            touch_version(root)
+            return removed
+        work = copy_generation(root, live)
+        try:
+            with Store(root, embedder.name, create=True, generation=work) as store:
+                removed = sum(store.remove_file(n) for n in names)
+                ensure_bm25(store, force=True)
+            publish(root, work)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
     return removed

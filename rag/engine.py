@@ -3,11 +3,15 @@ questions. It is wiring only: condense -> retrieve -> answer -> verify (highligh
 sentence of each citation). Which retriever and answerer is a name in rag/registry.py.
 
 One Engine may serve several sessions: it holds no per-conversation state (history is passed
-in). Its parts are read-only; when an ingest changes the store, `refresh` replaces them whole
-(each attribute swap is atomic, so a concurrent question sees the old parts or the new ones).
+in). Its parts (store generation, BM25 index, retriever, answerer) form one read-only snapshot.
+When an ingest, remove or rebuild publishes a new generation, `refresh` builds a new snapshot
+and swaps it in with one assignment; each question takes the snapshot once and uses only it, so
+it is answered from the old index or the new one, never a mix. The old snapshot's lease on its
+generation is dropped when the last question using it finishes (see `rag.generations`).
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Iterator, Sequence
@@ -18,8 +22,10 @@ from .embed import Embedder
 from .registry import Parts, make_answerer, make_embedder, make_retriever
 from .retrieve import Retriever, as_passages
 from .settings import Settings
-from .store import Store, version
+from .store import Store, StoreError, version
 from .types import Answer, Passage
+
+log = logging.getLogger(__name__)
 
 
 def check_question(question: object, limit: int) -> str:
@@ -54,9 +60,8 @@ class Engine:
         self.closed = True
         if self.llm is not None:
             self.llm.close()
-        if (close := getattr(self.store, "close", None)) is not None:
-            close()
-        self.store = self.bm25 = self.parts = self.retriever = None
+        snap, self._snap = self._snap, _CLOSED
+        snap.store.close()
 
     def __enter__(self) -> "Engine":
         return self
@@ -65,23 +70,60 @@ class Engine:
         self.close()
 
     def _open(self) -> None:
-        self._version = version(self.settings.store)
-        self.store = Store(self.settings.store, self.embedder.name,
-                           chroma_url=self.settings.chroma_url)
-        self.bm25 = ensure_bm25(self.store)
-        self.parts = Parts(embedder=self.embedder, store=self.store, bm25=self.bm25, llm=self.llm)
-        self.retriever = make_retriever(self.settings.retriever, self.settings, self.parts)
-        self.answerer = self._given_answerer or make_answerer(
-            self.settings.resolved_answerer, self.settings, self.parts)
+        self._snap = self._load()
+
+    def _load(self) -> "_Snapshot":
+        ver = version(self.settings.store)
+        store = Store(self.settings.store, self.embedder.name,
+                      chroma_url=self.settings.chroma_url)
+        try:
+            return self._parts(ver, store)
+        except (StoreError, ValueError):
+            store.close()
+            raise
+        except Exception as e:     # Chroma's errors for a damaged folder
+            store.close()
+            raise StoreError(f"the index at {store.path} cannot be read ({type(e).__name__}: "
+                             f"{str(e)[:200]}). Nothing was changed. Re-index it with "
+                             f"`rag ingest --rebuild --store {store.path} PATH`, or see "
+                             f"`rag doctor --store {store.path}`.") from None
+
+    def _parts(self, ver: str, store: Store) -> "_Snapshot":
+        if store.partial:
+            log.warning("the first ingest into %s has not finished; answering from the %d "
+                        "file(s) indexed so far. Run `rag ingest` again to complete it.",
+                        store.path, len(store.sources()))
+        bm25 = ensure_bm25(store)
+        parts = Parts(embedder=self.embedder, store=store, bm25=bm25, llm=self.llm)
+        retriever = make_retriever(self.settings.retriever, self.settings, parts)
+        answerer = self._given_answerer or make_answerer(
+            self.settings.resolved_answerer, self.settings, parts)
+        return _Snapshot(ver, store, bm25, parts, retriever, answerer, store.count() == 0)
 
     def refresh(self) -> None:
-        """Reopen the store if an ingest changed it since (one small file read per question),
-        so a long-running engine never answers from a stale or replaced index."""
+        """Swap in the live generation if a writer published one since (one small file read
+        per question), so a long-running engine never answers from a replaced index."""
         _check_open(self)
-        if version(self.settings.store) != self._version:
-            with self._reload_lock:
-                if version(self.settings.store) != self._version:
-                    self._open()
+        if version(self.settings.store) == self._snap.version:
+            return
+        with self._reload_lock:
+            if version(self.settings.store) != self._snap.version:
+                try:
+                    self._snap = self._load()
+                except StoreError as e:   # a damaged new generation: keep answering from ours
+                    log.warning("could not open the new index generation (%s); still answering "
+                                "from the previous one", e)
+
+    def snapshot(self) -> "_Snapshot":
+        self.refresh()
+        return self._snap
+
+    # One consistent view for callers that read parts directly (None once closed).
+    store = property(lambda self: self._snap.store if self._snap is not _CLOSED else None)
+    bm25 = property(lambda self: self._snap.bm25)
+    parts = property(lambda self: self._snap.parts)
+    retriever = property(lambda self: self._snap.retriever)
+    answerer = property(lambda self: self._snap.answerer)
 
     # --- retrieval ---------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None, mode: str | None = None, *,
@@ -92,15 +134,25 @@ class Engine:
                               self._k(k), mode, where=where)
 
     def _retrieve(self, q: str, k: int, mode: str | None = None,
-                  timings: dict[str, float] | None = None, where=None) -> list[Passage]:
-        self.refresh()
-        return as_passages(self.retriever_for(mode).search(q, k, where=where, timings=timings))
+                  timings: dict[str, float] | None = None, where=None,
+                  snap: "_Snapshot | None" = None) -> list[Passage]:
+        snap = snap or self.snapshot()
+        if snap.empty:
+            where_ = snap.store.path
+            if snap.store.partial:
+                raise StoreError(f"nothing is indexed at {where_} yet: the first ingest did not "
+                                 f"finish. Run `rag ingest PATH --store {where_}` again.")
+            raise StoreError(f"the index at {where_} is empty: nothing is indexed. Add documents "
+                             f"with `rag ingest PATH --store {where_}`.")
+        return as_passages(self.retriever_for(mode, snap).search(q, k, where=where,
+                                                                 timings=timings))
 
-    def retriever_for(self, mode: str | None = None) -> Retriever:
+    def retriever_for(self, mode: str | None = None, snap: "_Snapshot | None" = None) -> Retriever:
         """The configured retriever, or another registered one over the same open parts."""
+        snap = snap or self.snapshot()
         if mode is None or mode == self.settings.retriever:
-            return self.retriever
-        return make_retriever(mode, self.settings, self.parts)
+            return snap.retriever
+        return make_retriever(mode, self.settings, snap.parts)
 
     def _k(self, k: int | None) -> int:
         if k is None:
@@ -123,9 +175,10 @@ class Engine:
         if rewritten == q:
             rewritten = None
         # The rewrite is ours, not the user's: it is not held to the question-length limit.
-        passages = self._retrieve(rewritten or q, k, timings=stages)
+        snap = self.snapshot()      # one generation for the whole answer
+        passages = self._retrieve(rewritten or q, k, timings=stages, snap=snap)
         t1 = time.perf_counter()
-        for item in self.answerer.stream(q, passages, rewritten=rewritten):
+        for item in snap.answerer.stream(q, passages, rewritten=rewritten):
             if isinstance(item, Answer):
                 t2 = time.perf_counter()
                 timings = {**stages, "retrieve": (t1 - t0) * 1000,
@@ -147,7 +200,7 @@ class Engine:
         return condense(question, history, llm=self.llm)
 
     def stats(self) -> dict:
-        return self.store.stats()
+        return self.snapshot().store.stats()
 
     def _log(self, answer: Answer) -> None:
         """One JSON line per answer: question, rewrite, passages and scores, answerer, citation
@@ -159,6 +212,18 @@ class Engine:
                              "retriever": s.retriever, "k": s.k, "dense_weight": s.dense_weight}}
         with self._log_lock, open(s.answer_log, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+class _Snapshot:
+    """The parts that answer from one store generation; never mutated after it is built."""
+    __slots__ = ("version", "store", "bm25", "parts", "retriever", "answerer", "empty")
+
+    def __init__(self, version, store, bm25, parts, retriever, answerer, empty):
+        self.version, self.store, self.bm25, self.parts = version, store, bm25, parts
+        self.retriever, self.answerer, self.empty = retriever, answerer, empty
+
+
+_CLOSED = _Snapshot("", None, None, None, None, None, True)
 
 
 def _check_open(engine: Engine) -> None:

@@ -1,40 +1,44 @@
-"""The persistent store: Chroma (telemetry off) for chunks and vectors, BM25 beside it.
+"""The persistent store: Chroma (telemetry off) for chunks and vectors, with BM25 and a small
+file table beside it, kept in generations (`rag.generations` says how a store changes while
+engines read it).
 
 Layout of a store directory:
-    CURRENT     names the live generation folder (replaced atomically)
-    g-<id>/chroma/   Chroma's own files (sqlite + HNSW segments); crash-safe by Chroma's design
-    g-<id>/bm25/     the lexical index, rebuilt from Chroma whenever its fingerprint is stale
-    .lock       held by writers, so two ingests never interleave
+    CURRENT              names the live generation folder (replaced atomically)
+    g-<id>/chroma/       Chroma's files: the `chunks` collection, one record per chunk (its text,
+                         offsets and vector) and nothing else
+    g-<id>/files.sqlite  one row per ingested file (`rag.filetable`), written only after all the
+                         file's chunks are in: the commit marker that makes an interrupted
+                         ingest resumable
+    g-<id>/bm25/         the lexical index, rebuilt from Chroma whenever its fingerprint is stale
+    .lock                held by writers, so two ingests never interleave
 
-A rebuild writes a new generation and switches CURRENT only when it is complete, so a failed
-rebuild leaves the old index answering. Generation folders are never renamed or reused: Chroma
-keeps one client per path in a process, and a client whose files moved underneath it breaks.
-
-Chroma holds two collections: `chunks` (one record per chunk, with its vector) and `files` (one
-record per ingested file, written only after all its chunks are in: the commit marker that makes
-an interrupted ingest resumable).
+Stores written before files.sqlite kept file records in a Chroma collection `files` (with each
+file's full text); they read as they are, and the next writer migrates the copy it writes.
 """
 from __future__ import annotations
 
 import contextlib
 import math
 import os
-import shutil
-import time
-import uuid
+import threading
+import weakref
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .filetable import FileTable
+from .generations import (Lease, StoreError, check_unmarked, generations,  # noqa: F401
+                          holds_index, live_generation, new_generation, publish, touch_version,
+                          unfinished_first, version)
+from .remote import ServerError
 from .types import Chunk
 
-CHUNKS, FILES = "chunks", "files"
+CHUNKS, FILES, FILE_TABLE = "chunks", "files", "files.sqlite"   # FILES: before files.sqlite
+# Chroma shares one System per folder in a process, counted by its clients; creating one
+# while another thread closes the last client of that folder races (KeyError inside chromadb).
+_CLIENTS = threading.RLock()
 _BATCH = 1000   # well under Chroma's max batch size, and a unit of progress for the bar
-
-
-class StoreError(ValueError):
-    """A problem with the store that the user can fix; the message says how."""
 
 
 def _client(path: Path, chroma_url: str | None = None):
@@ -69,53 +73,6 @@ def _where(generation: Path, chroma_url: str | None, root: Path) -> dict[str, st
     return {"chunks": CHUNKS, "files": FILES}
 
 
-def live_generation(root: Path) -> Path | None:
-    """The live generation folder of the store at `root`, if there is one."""
-    try:
-        name = (Path(root) / "CURRENT").read_text().strip()
-    except OSError:
-        return None
-    folder = Path(root) / name
-    from .remote import MARKER
-    ok = (folder / "chroma").is_dir() or (folder / MARKER).exists()
-    return folder if name.startswith("g-") and ok else None
-
-
-def new_generation(root: Path) -> Path:
-    folder = Path(root) / f"g-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    folder.mkdir(parents=True)
-    return folder
-
-
-def publish(root: Path, generation: Path) -> None:
-    """Make `generation` the live one (atomic rename of CURRENT). The generation it replaces is
-    kept until the next publish, so engines still reading it finish their queries and then
-    notice the switch (see `version`); older ones are deleted."""
-    root = Path(root)
-    previous = live_generation(root)
-    tmp = root / "CURRENT.tmp"
-    tmp.write_text(generation.name)
-    os.replace(tmp, root / "CURRENT")
-    for old in root.glob("g-*"):
-        if old not in (generation, previous):
-            shutil.rmtree(old, ignore_errors=True)
-    touch_version(root)
-
-
-def touch_version(root: Path) -> None:
-    """Record that the store changed; open engines compare this to reload."""
-    tmp = Path(root) / "VERSION.tmp"
-    tmp.write_text(uuid.uuid4().hex)
-    os.replace(tmp, Path(root) / "VERSION")
-
-
-def version(root: Path) -> str:
-    try:
-        return (Path(root) / "VERSION").read_text()
-    except OSError:
-        return ""
-
-
 @contextlib.contextmanager
 def writer_lock(root: Path) -> Iterator[None]:
     """An exclusive lock on a store for the duration of an ingest (taken before a generation
@@ -138,9 +95,11 @@ def writer_lock(root: Path) -> Iterator[None]:
         lock.release()
 
 
-def _meta(c: Chunk, file_sha: str) -> dict:
+def _meta(c: Chunk, file_sha: str | None) -> dict:
     m = {"source": c.source, "title": c.title, "article": c.article, "start": c.start,
-         "end": c.end, "file_sha": file_sha}
+         "end": c.end}
+    if file_sha:
+        m["file_sha"] = file_sha
     if c.date:
         m["date"] = c.date
     return m
@@ -153,36 +112,25 @@ def _chunk(cid: str, text: str, m: dict) -> Chunk:
 
 class Store:
     """One generation of a store. `path` is the store's root (what users name with --store);
-    `data` is the generation folder that holds Chroma's files and the BM25 index."""
+    `data` is the generation folder that holds Chroma's files, the file table and BM25.
+
+    Readers (no `generation` given) open the live generation and hold a lease on it until
+    `close()`, so a later publish does not delete it under them. Writers pass the building
+    `generation` they write (`create=True` makes its collection)."""
 
     def __init__(self, path: Path, embedder_name: str, *, create: bool = False,
                  generation: Path | None = None, chroma_url: str | None = None):
         self.path = Path(path)
         self.embedder_name = embedder_name
-        data = generation or live_generation(self.path)
-        if data is None:
-            if not create:
-                raise StoreError(f"no index at {self.path}. Build it with `rag ingest` "
-                                 f"(or point --store / RAG_STORE at an existing index).")
-            data = new_generation(self.path)
-            publish(self.path, data)
-        self.data = data
-        names = _where(self.data, chroma_url, self.path)
-        self._client = _client(self.data, chroma_url)
-        # embedding_function=None: Chroma's default one downloads a model; we always pass vectors.
-        kw = dict(embedding_function=None)
-        if create:
-            self.chunks = self._client.get_or_create_collection(
-                names["chunks"], metadata={"embedder": embedder_name},
-                configuration={"hnsw": {"space": "cosine"}}, **kw)
-            self.files = self._client.get_or_create_collection(names["files"], **kw)
-        else:
-            try:
-                self.chunks = self._client.get_collection(names["chunks"], **kw)
-                self.files = self._client.get_collection(names["files"], **kw)
-            except Exception as e:  # chromadb raises NotFoundError/ValueError by version
-                raise StoreError(f"{self.path} is not an index built by `rag ingest` ({e}). "
-                                 f"Build it with `rag ingest --store {self.path}`.") from None
+        self.partial = False          # reading a first ingest that has not finished
+        self._lease = None
+        self.data = generation or self._resolve()
+        try:
+            self._open(create, chroma_url)
+        except BaseException:
+            self.close()
+            raise
+        self._finalizer = weakref.finalize(self, _release, self._client, self._lease, self.files)
         built_with = (self.chunks.metadata or {}).get("embedder")
         if built_with != embedder_name:
             raise StoreError(
@@ -190,8 +138,77 @@ class Store:
                 f"{embedder_name!r}. Use the same embedder (RAG_EMBED / --embedder), or re-index "
                 f"with the new one: `rag ingest --rebuild --store {self.path}`.")
 
+    def _resolve(self) -> Path:
+        for _ in range(20):     # a publish between reading CURRENT and taking the lease: retry
+            gen = live_generation(self.path)
+            if gen is None:
+                if not generations(self.path):
+                    raise StoreError(f"no index at {self.path}. Build it with `rag ingest` "
+                                     f"(or point --store / RAG_STORE at an existing index).")
+                check_unmarked(self.path)
+                gen, self.partial = unfinished_first(self.path), True
+            try:
+                self._lease = Lease(gen)
+            except FileNotFoundError:
+                continue
+            if holds_index(gen):
+                return gen
+            self._lease.release()
+        raise StoreError(f"the index at {self.path} kept changing while it was being opened; "
+                         f"try again.")
+
+    def _open(self, create: bool, chroma_url: str | None) -> None:
+        self._client = self.files = None
+        names = _where(self.data, chroma_url, self.path)
+        self._legacy_files = names["files"]
+        try:
+            with _CLIENTS:
+                self._client = _client(self.data, chroma_url)
+            kw = dict(embedding_function=None)   # Chroma's default downloads a model
+            if create:
+                self.chunks = self._client.get_or_create_collection(
+                    names["chunks"], metadata={"embedder": self.embedder_name},
+                    configuration={"hnsw": {"space": "cosine"}}, **kw)
+            else:
+                self.chunks = self._client.get_collection(names["chunks"], **kw)
+            self.files = self._file_table(writable=create)
+        except (StoreError, ServerError):
+            raise
+        except Exception as e:  # chromadb and sqlite raise many types for a damaged folder
+            raise StoreError(f"the index at {self.path} cannot be opened ({type(e).__name__}: "
+                             f"{str(e)[:200]}). Nothing was changed. Re-index it with "
+                             f"`rag ingest --rebuild --store {self.path} PATH`, or see "
+                             f"`rag doctor --store {self.path}`.") from None
+
+    def _file_table(self, writable: bool) -> FileTable:
+        table = self.data / FILE_TABLE
+        legacy = self._legacy_files
+        if table.exists() or (writable and not _has_legacy(self._client, legacy)):
+            return FileTable(table, writable=writable)
+        rows = _legacy_rows(self._client, legacy)
+        if not writable:
+            return FileTable.in_memory(rows)
+        files = FileTable(table, writable=True)      # migrate the copy a writer works on
+        files.put_many(rows)
+        self._client.delete_collection(legacy)
+        return files
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release Chroma's client and the reader's lease (also done when garbage collected)."""
+        fin = getattr(self, "_finalizer", None)
+        if fin is not None:
+            fin()
+        else:
+            _release(getattr(self, "_client", None), self._lease, getattr(self, "files", None))
+
     # --- writing -----------------------------------------------------------------------------
-    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray, file_sha: str) -> None:
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray, file_sha: str | None = None) -> None:
         """Write chunks with their vectors straight to Chroma, in batches. Upsert, not add: ids
         are content hashes, so writing a chunk twice (a resumed ingest) is harmless."""
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -206,18 +223,17 @@ class Store:
         for i in range(0, len(ids), _BATCH):
             self.chunks.delete(ids=ids[i:i + _BATCH])
 
-    def put_file(self, source: str, sha: str, kind: str, text: str, **meta: str | int) -> None:
-        # The file's text is kept so citations into HTML (whose offsets index the extracted
-        # text) can be resolved and highlighted later. The 1-d vector is a placeholder:
-        # Chroma wants one per record, and nothing searches this collection by vector.
-        self.files.upsert(ids=[source], documents=[text],
-                          metadatas=[{**meta, "sha256": sha, "kind": kind}],
-                          embeddings=[[0.0]])
+    def put_file(self, source: str, sha: str, kind: str, text: str | None = None,
+                 **meta: str | int) -> None:
+        """Commit a file's record (after its chunks). HTML keeps its extracted text: citation
+        offsets index it, and it cannot be re-read from the file."""
+        self.files.put_many([{**meta, "source": source, "sha256": sha, "kind": kind,
+                              "text": text if kind == "html" else None}])
 
     def remove_file(self, source: str) -> int:
         ids = self.chunk_ids(source)
         self.delete(ids)
-        self.files.delete(ids=[source])
+        self.files.delete([source])
         return len(ids)
 
     # --- reading -----------------------------------------------------------------------------
@@ -225,17 +241,32 @@ class Store:
         return set(self.chunks.get(where={"source": source}, include=[])["ids"])
 
     def file_record(self, source: str) -> dict | None:
-        got = self.files.get(ids=[source], include=["metadatas"])
-        return dict(got["metadatas"][0]) if got["ids"] else None
+        return self.files.get(source)
+
+    def file_records(self) -> dict[str, dict]:
+        return self.files.all()
 
     def sources(self) -> list[str]:
-        return sorted(self.files.get(include=[])["ids"])
+        return sorted(self.files.all())
 
     def document_text(self, source: str) -> str:
-        got = self.files.get(ids=[source], include=["documents"])
-        if not got["ids"]:
+        """The text a file's citation offsets index: HTML's extracted text as kept, a text
+        file's own contents (checked against the hash it was indexed with)."""
+        rec = self.files.get(source)
+        if rec is None:
             raise StoreError(f"{source!r} is not in the index at {self.path}")
-        return got["documents"][0]
+        text = self.files.text(source)
+        if text is not None:
+            return text
+        import hashlib
+        try:
+            raw = open(rec.get("path", ""), "rb").read()
+        except OSError:
+            raw = b""
+        if hashlib.sha256(raw).hexdigest() != rec.get("sha256"):
+            raise StoreError(f"{source!r} changed or moved since it was indexed; re-index it "
+                             f"with `rag ingest`.")
+        return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
     def all_chunks(self) -> list[Chunk]:
         out, offset = [], 0
@@ -253,7 +284,7 @@ class Store:
         return self.chunks.count()
 
     def stats(self) -> dict:
-        recs = self.files.get(include=["metadatas"])["metadatas"]
+        recs = self.files.all().values()
         return {"documents": len(recs), "articles": sum(int(m.get("articles", 0)) for m in recs),
                 "chunks": self.count(), "embedder": self.embedder_name, "store": str(self.path)}
 
@@ -275,3 +306,27 @@ class Store:
                 continue     # a record deleted under a stale vector index: never half a chunk
             out.append((_chunk(cid, doc, meta), math.exp(-float(dist))))
         return out
+
+
+def _release(client, lease, files) -> None:
+    for closer in (getattr(files, "close", None), getattr(client, "close", None),
+                   getattr(lease, "release", None)):
+        if closer is not None:
+            try:
+                with _CLIENTS:
+                    closer()
+            except Exception:
+                pass
+
+
+def _has_legacy(client, name: str) -> bool:
+    return name in {getattr(c, "name", c) for c in client.list_collections()}
+
+
+def _legacy_rows(client, name: str) -> list[dict]:
+    if not _has_legacy(client, name):
+        return []
+    got = client.get_collection(name, embedding_function=None).get(
+        include=["metadatas", "documents"])
+    return [{**m, "source": i, "text": d if m.get("kind") == "html" else None}
+            for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])]

@@ -86,7 +86,9 @@ def test_interrupted_ingest_leaves_a_usable_store_and_a_rerun_completes(
         fresh_settings, embedder, corpus_copy, tmp_path):
     reference = ingest_paths([corpus_copy], fresh_settings.with_(store=tmp_path / "ref"),
                              progress=False, embedder=embedder)
-    dying = CountingEmbedder(embedder, fail_after=3)
+    # Writes are batched across files (the first batch small, so early files commit early):
+    # the second embedder call dies, after the first batch's files are committed.
+    dying = CountingEmbedder(embedder, fail_after=1)
     with pytest.raises(RuntimeError, match="died"):
         ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=dying)
     partial = _store(fresh_settings, embedder)

@@ -84,30 +84,57 @@ def test_bm25_ranks_the_chunk_with_rare_terms_first(corpus_settings, embedder):
 
 def test_new_records_hold_only_text_and_small_metadata(corpus_settings, embedder):
     """No llama-index node JSON (a second copy of every chunk's text) in the collection."""
-    got = Store(corpus_settings.store, embedder.name).chunks.get(limit=50,
-                                                                include=["metadatas"])
+    store = Store(corpus_settings.store, embedder.name)
+    got = store.chunks.get(limit=50, include=["metadatas"])
     for m in got["metadatas"]:
         assert not any(k.startswith("_node") or k in ("doc_id", "ref_doc_id") for k in m)
         assert {"source", "start", "end", "title", "article"} <= set(m)
 
 
 def test_a_store_written_by_the_llama_index_layer_still_reads(tmp_path, embedder):
-    """Stores built before the direct Chroma layer carry llama-index's node fields; they read
-    as before (no migration needed: the fields we use were always plain metadata)."""
+    """Stores built before the direct Chroma layer carry llama-index's node fields in each chunk
+    and keep file records (with full texts) in a Chroma collection `files`. They read as before,
+    and the next ingest migrates the copy it writes to the file table."""
     import json
-    store = Store(tmp_path / "old", embedder.name, create=True)
+
+    import chromadb
+
+    from ingest.pipeline import ingest_paths
+    from rag.settings import Settings
+    from tests.conftest import CORPUS
+    root = tmp_path / "old"
+    gen = root / "g-20250101000000-abcdef12"
+    client = chromadb.PersistentClient(str(gen / "chroma"))
+    chunks_col = client.create_collection("chunks", metadata={"embedder": embedder.name},
+                                          configuration={"hnsw": {"space": "cosine"}},
+                                          embedding_function=None)
     texts = ["The Mir Ali agreement was signed in the spring.",
              "Boats capsized near Rhodes with Afghan migrants aboard."]
     chunks = [Chunk.make("old.txt", "Old", 0, t, i * 100, i * 100 + len(t))
               for i, t in enumerate(texts)]
-    vecs = embedder.embed(texts)
-    store.chunks.add(ids=[c.id for c in chunks], embeddings=vecs, documents=texts, metadatas=[
-        {"source": c.source, "title": c.title, "article": c.article, "start": c.start,
-         "end": c.end, "file_sha": "x", "_node_type": "TextNode", "document_id": "None",
-         "doc_id": "None", "ref_doc_id": "None",
-         "_node_content": json.dumps({"id_": c.id, "text": "", "metadata": {}})}
-        for c in chunks])
+    chunks_col.add(ids=[c.id for c in chunks], embeddings=embedder.embed(texts), documents=texts,
+                   metadatas=[{"source": c.source, "title": c.title, "article": c.article,
+                               "start": c.start, "end": c.end, "file_sha": "x",
+                               "_node_type": "TextNode", "document_id": "None", "doc_id": "None",
+                               "ref_doc_id": "None",
+                               "_node_content": json.dumps({"id_": c.id, "text": "", "metadata": {}})}
+                              for c in chunks])
+    client.create_collection("files", embedding_function=None).add(
+        ids=["old.txt"], documents=["full text of old.txt"], embeddings=[[0.0]],
+        metadatas=[{"sha256": "x", "kind": "txt", "path": "/nowhere/old.txt", "chunks": 2,
+                    "articles": 1, "chunk_tokens": 200, "chunk_overlap": 30}])
+    (root / "CURRENT").write_text(gen.name)
+    store = Store(root, embedder.name)
     hits = store.dense(embedder.embed(["Who signed the Mir Ali agreement?"])[0], 5)
-    assert [c for c, _ in hits][0] == chunks[0]
+    assert [c for c, _ in hits][0] == chunks[0] and 0 < hits[0][1] <= 1.0
     assert sorted(store.all_chunks(), key=lambda c: c.start) == chunks
-    assert 0 < hits[0][1] <= 1.0
+    assert store.sources() == ["old.txt"] and store.stats()["articles"] == 1
+    store.close()
+    # the next ingest adds to it, keeping the old file, and migrates its file records
+    settings = Settings.from_env(env={}, store=root)
+    ingest_paths([CORPUS / "004_e30819fc19684813.txt"], settings, progress=False,
+                 embedder=embedder)
+    store = Store(root, embedder.name)
+    assert store.sources() == ["004_e30819fc19684813.txt", "old.txt"]
+    assert store.data != gen and (store.data / "files.sqlite").exists()
+    assert "files" not in {c.name for c in store._client.list_collections()}
