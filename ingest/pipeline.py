@@ -99,6 +99,8 @@ def ingest_paths(paths: Sequence[Path] | None, settings: Settings, *, prune: boo
     created = not root.exists()
     report = IngestReport(str(root), files_seen=len(files) + len(skipped) + len(dupes),
                           skipped=[(str(p), w) for p, w in skipped + dupes])
+    if root.is_dir() and live_generation(root) is None:
+        check_unmarked(root)     # before the lock file: refuse a foreign folder untouched
     try:
         with writer_lock(root):
             _ingest_locked(root, files, settings, embedder, report, prune, rebuild, progress)
@@ -133,6 +135,8 @@ def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, prog
     if in_place:
         work = live
     elif made:
+        if live and not rebuild:
+            _check_intact(root, live)
         work = copy_generation(root, live) if (live and not rebuild) else new_generation(root, parent)
     published = False
     try:
@@ -156,6 +160,18 @@ def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, prog
         if not published and made and (rebuild or not report.changed or not _has_files(work)):
             shutil.rmtree(work, ignore_errors=True)
         collect(root)
+
+
+def _check_intact(root: Path, live: Path) -> None:
+    """Refuse to build on a damaged generation (a truncated or corrupt chroma.sqlite3): the copy
+    would carry the damage, or fail half way with a raw database error."""
+    from rag.doctor import sqlite_problem
+    db = live / "chroma" / "chroma.sqlite3"
+    problem = sqlite_problem(db) if db.exists() else None
+    if problem:
+        raise StoreError(f"the index at {root} is damaged ({problem}). Nothing was changed. "
+                         f"Re-index it with `rag ingest --rebuild --store {root} PATH` "
+                         f"(`rag doctor --store {root}` shows what is there).")
 
 
 def _has_files(gen: Path) -> bool:
@@ -357,6 +373,7 @@ def remove_sources(names: Sequence[str], settings: Settings, embedder: Embedder 
                 ensure_bm25(store, force=True)
             touch_version(root)
             return removed
+        _check_intact(root, live)
         work = copy_generation(root, live)
         try:
             with Store(root, embedder.name, create=True, generation=work) as store:

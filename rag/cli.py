@@ -146,7 +146,32 @@ def cmd_stats(args, settings: Settings) -> int:
     else:
         for k, v in s.items():
             print(f"{k:>10}: {', '.join(v) if isinstance(v, list) else v}")
+    if store.partial:
+        print(f"rag: the first ingest into {store.path} has not finished; run `rag ingest` "
+              f"again to complete it.", file=sys.stderr)
+    if not s["documents"]:
+        print(f"rag: the index at {store.path} is empty: nothing is indexed. Add documents with "
+              f"`rag ingest PATH`.", file=sys.stderr)
     return EXIT_OK
+
+
+def args_doctor(p: argparse.ArgumentParser) -> None:
+    _output(p, "print the findings as JSON")
+    p.add_argument("--repair", action="store_true",
+                   help="point a lost or damaged CURRENT marker at the newest complete "
+                        "generation (deletes nothing)")
+
+
+def cmd_doctor(args, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from .doctor import examine
+    report = examine(settings.store, repair=args.repair)
+    if args.json:
+        _print_json({**asdict(report), "ok": report.ok})
+    else:
+        print(report.summary())
+    return EXIT_OK if report.ok else EXIT_FAILURE
 
 
 def args_remove(p: argparse.ArgumentParser) -> None:
@@ -231,6 +256,10 @@ COMMANDS: list[Command] = [
   rag stats
   rag stats --json
   rag stats --files""", args_stats, cmd_stats),
+    Command("doctor", "Check the index folder; --repair restores a lost CURRENT marker.",
+            """examples:
+  rag doctor
+  rag doctor --repair""", args_doctor, cmd_doctor),
     Command("remove", "Drop files from the index by name.", """examples:
   rag remove 000_c73e7dc4e8ffbfc0.txt
   rag remove --json old.txt older.txt""", args_remove, cmd_remove),

@@ -79,18 +79,17 @@ def parent_of(gen: Path) -> str | None:
 def version(root: Path) -> str:
     """What engines compare to notice a change: the live generation's name, and the VERSION
     marker that in-place writers (Chroma server mode) touch."""
-    out = []
-    for name in (CURRENT, VERSION):
-        try:
-            out.append((Path(root) / name).read_text().strip())
-        except OSError:
-            out.append("")
+    out = [_read(Path(root) / CURRENT), _read(Path(root) / VERSION)]
     return ":".join(out) if any(out) else ""
 
 
 def current_name(root: Path) -> str:
-    try:
-        return (Path(root) / CURRENT).read_text().strip()
+    return _read(Path(root) / CURRENT)
+
+
+def _read(path: Path) -> str:
+    try:   # damage is reported by live_generation(); here any bytes are just a version
+        return path.read_bytes().decode("utf-8", "replace").strip()
     except OSError:
         return ""
 

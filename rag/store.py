@@ -124,6 +124,12 @@ class Store:
         self.embedder_name = embedder_name
         self.partial = False          # reading a first ingest that has not finished
         self._lease = None
+        if generation is None and create and live_generation(self.path) is None \
+                and not generations(self.path):
+            # A new, empty store published at once (for tools and tests; `rag ingest` builds
+            # its generations unpublished and publishes them when complete).
+            generation = new_generation(self.path)
+            publish(self.path, generation)
         self.data = generation or self._resolve()
         try:
             self._open(create, chroma_url)
