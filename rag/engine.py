@@ -192,6 +192,7 @@ class Engine:
 
     def ask(self, question: str, *, k: int | None = None,
             history: Sequence[dict] | None = None) -> Answer:
+        _check_open(self)
         return consume(self.stream(question, k=k, history=history),
                        f"answerer {self.answerer.name!r}")
 
