@@ -49,7 +49,7 @@ HEAD = ["chunks", "ingest s", "chunks/s", "MB/s", "ingest CPU s", "written MB", 
         "query p95 ms", "hit@5", "MRR@5"]
 FMT = ["{:,.0f}", "{:.1f}", "{:,.0f}", "{:.2f}", "{:.1f}", "{:,.0f}", "{:,.0f}", "{:.2f}",
        "{:,.0f}", "{:,.0f}", "{:.2f}", "{:.1f}", "{:.1f}", "{:.3f}", "{:.3f}"]
-STAGES = ["condense", "bm25", "embed", "dense", "fusion", "answer", "total"]
+STAGES = ["condense", "bm25", "embed", "dense", "fusion", "rerank", "answer", "total"]
 
 
 def markdown(result: dict) -> str:

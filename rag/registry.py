@@ -54,8 +54,11 @@ def _dense(settings, parts: Parts):
 
 def _hybrid(settings, parts: Parts):
     # BM25 leads; dense adds paraphrase recall at a lower weight (README "Choosing the defaults").
-    from .retrieve import Hybrid
-    return Hybrid([_bm25(settings, parts), _dense(settings, parts)], [1.0, settings.dense_weight])
+    # The fused top 10 are re-ranked by their best sentence (README "Scale").
+    from .retrieve import Hybrid, SentenceRerank
+    reranker = SentenceRerank(parts.embedder, parts.bm25) if parts.bm25 is not None else None
+    return Hybrid([_bm25(settings, parts), _dense(settings, parts)], [1.0, settings.dense_weight],
+                  reranker=reranker)
 
 
 RETRIEVERS: dict[str, Callable] = {"bm25": _bm25, "dense": _dense, "hybrid": _hybrid}

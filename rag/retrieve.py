@@ -65,18 +65,23 @@ class Hybrid:
     """Weighted reciprocal-rank fusion of several retrievers' top CANDIDATES."""
 
     def __init__(self, retrievers: Sequence[Retriever], weights: Sequence[float],
-                 depth: int = CANDIDATES, name: str = "hybrid"):
+                 depth: int = CANDIDATES, name: str = "hybrid", reranker=None):
         if len(retrievers) != len(weights):
             raise ValueError("one weight per retriever")
         self.retrievers, self.weights, self.depth, self.name = list(retrievers), list(weights), \
             depth, name
+        self.reranker = reranker    # (query, fused, k) -> ranked; see SentenceRerank
 
     def search(self, query: str, k: int, *, where: Mapping | None = None,
                timings: dict[str, float] | None = None) -> Ranked:
         depth = max(self.depth, k)
         lists = [r.search(query, depth, where=where, timings=timings) for r in self.retrievers]
         with _lap(timings, "fusion"):
-            return rrf(lists, k, weights=self.weights)
+            fused = rrf(lists, max(RERANK_DEPTH, k) if self.reranker else k, weights=self.weights)
+        if self.reranker is None:
+            return fused
+        with _lap(timings, "rerank"):
+            return self.reranker(query, fused, k)
 
 
 def rrf(rankings: Sequence[Sequence[tuple[Chunk, float]]], k: int, c: int = RRF_K,
@@ -91,6 +96,41 @@ def rrf(rankings: Sequence[Sequence[tuple[Chunk, float]]], k: int, c: int = RRF_
             chunks[chunk.id] = chunk
     order = sorted(scores, key=lambda i: (-scores[i], chunks[i].source, chunks[i].start))
     return [(chunks[i], scores[i]) for i in order[:k]]
+
+
+RERANK_DEPTH = 10    # fused candidates re-ordered by their best sentence (see `rerank`)
+
+
+def rerank(question: str, ranked: Sequence[tuple[Chunk, float]], k: int, embedder,
+           idf) -> list[tuple[Chunk, float]]:
+    """Re-order the fused top candidates by reciprocal rank of two orders: the fusion's, and
+    that of each chunk's best sentence as the extractive answerer scores sentences (question-term
+    coverage weighted by IDF, embedding similarity, answer type). Among near-duplicate articles
+    (same names and context, different facts) chunk-level BM25 and static embeddings cannot tell
+    the one holding the answer from its lookalikes; the sentence that answers can. Measured with
+    `rag bench` distractors: README "Scale"."""
+    from .answer_extractive import Params, features
+    top = list(ranked[:max(RERANK_DEPTH, k)])
+    best: dict[int, float] = {}
+    params = Params()
+    for f in features(question, as_passages(top), embedder, idf):
+        best[f.n] = max(best.get(f.n, 0.0), f.score(params))
+    by_sentence = sorted(range(len(top)), key=lambda i: -best.get(i + 1, 0.0))
+    score = {i: 1.0 / (RRF_K + i + 1) for i in range(len(top))}
+    for r, i in enumerate(by_sentence):
+        score[i] += 1.0 / (RRF_K + r + 1)
+    order = sorted(score, key=lambda i: -score[i])
+    return [(top[i][0], score[i]) for i in order[:k]]
+
+
+class SentenceRerank:
+    """`rerank` with the engine's embedder and the BM25 index's IDF."""
+
+    def __init__(self, embedder, index):
+        self.embedder, self.index = embedder, index
+
+    def __call__(self, query: str, fused: Ranked, k: int) -> Ranked:
+        return rerank(query, fused, k, self.embedder, self.index.idf)
 
 
 def as_passages(ranked: Sequence[tuple[Chunk, float]]) -> list[Passage]:

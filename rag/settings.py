@@ -30,7 +30,7 @@ class Settings:
     openai_embed_model: str = "text-embedding-3-small"
     retriever: str = "hybrid"
     k: int = 5
-    dense_weight: float = 0.2      # the dense list's weight in reciprocal-rank fusion (BM25's is 1);
+    dense_weight: float = 0.1      # the dense list's weight in reciprocal-rank fusion (BM25's is 1);
                                    # measured on the Q&A set, see README "Choosing the defaults"
     chunk_tokens: int = 200
     chunk_overlap: int = 40
