@@ -73,7 +73,7 @@ def test_hybrid_fuses_any_retrievers(engine):
 def test_timings_record_each_stage(engine):
     timings: dict[str, float] = {}
     engine.retriever_for("hybrid").search(QUESTION, 5, timings=timings)
-    assert set(timings) == {"bm25", "embed", "dense", "fusion"}
+    assert set(timings) == {"bm25", "embed", "dense", "fusion", "rerank"}
 
 
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
