@@ -189,3 +189,20 @@ def test_empty_screen_offers_questions_from_the_articles_and_the_index_state(pag
     expect(page.locator("#index-state")).to_contain_text("6 files")
     ex.first.click()
     page.wait_for_selector("#chat .bot .rag-meta", timeout=30_000)
+
+
+def test_upload_in_the_side_panel_then_ask_a_follow_up_about_it(page, tmp_path):
+    doc = tmp_path / "orchard_news.md"
+    doc.write_text("# Kent Orchard Opens Cider Museum\n\nThe Brogdale orchard in Kent opened a "
+                   "cider museum on Saturday. Its curator, Ines Halvorsen, said the museum "
+                   "holds 312 antique cider presses collected since 1952.\n", encoding="utf-8")
+    page.locator("button[aria-label*='sidebar' i], .sidebar button").first.click()
+    page.locator("#upload input[type=file]").set_input_files(str(doc))
+    expect(page.locator("#upload-summary")).to_contain_text("1 added", timeout=30_000)
+    expect(page.locator("#upload-summary")).to_contain_text("orchard_news.md")
+    bot = ask(page, "Who is the curator of the Brogdale cider museum?")
+    assert "Halvorsen" in bot.inner_text()
+    assert "orchard_news.md" in page.locator("#sources .rag-src").first.inner_text()
+    bot = ask(page, "How many presses does it hold?")
+    assert "312" in bot.inner_text()
+    expect(page.locator("#chat")).to_contain_text("Searched for")

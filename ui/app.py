@@ -16,7 +16,6 @@ from rag.store import StoreError
 from . import render
 from .service import Service
 
-RETRIEVERS = ["hybrid", "bm25", "dense"]
 CSS = (Path(__file__).with_name("style.css")).read_text(encoding="utf-8")
 # Opening "the whole article" scrolls its marked span into view; clicking [n] flashes the
 # passage. Event delegation on the panel, because its HTML is replaced on every answer.
@@ -68,7 +67,8 @@ def build_app(service: Service) -> gr.Blocks:
                                 label="Answerer", elem_id="set-answerer")
             k = gr.Slider(1, 20, value=s.k, step=1, label="Passages given to the answerer (top-k)",
                           elem_id="set-k")
-            mode = gr.Radio(RETRIEVERS, value=s.retriever, label="Retrieval", elem_id="set-mode")
+            mode = gr.Radio(service.retrievers(), value=s.retriever, label="Retrieval",
+                            elem_id="set-mode")
             index_md = gr.Markdown(elem_id="index-state")
             gr.Markdown("### Documents")
             files = gr.File(file_count="multiple", file_types=[".txt", ".md", ".html"],
@@ -121,7 +121,8 @@ def build_app(service: Service) -> gr.Blocks:
                     summary.as_dict())
 
         upload_json = gr.JSON(visible=False)
-        files.upload(on_upload, [files], [upload_md, index_md, indexed, chatbot, files, upload_json],
+        files.upload(on_upload, [files],
+                     [upload_md, index_md, indexed, chatbot, files, upload_json],
                      api_name="upload", concurrency_id="ingest", concurrency_limit=1)
         remove.click(lambda name: _remove(service, name), [indexed],
                      [upload_md, index_md, indexed, chatbot], api_name="remove",
@@ -167,7 +168,7 @@ def _respond(service: Service, message, sess, answerer, k, mode):
     searched = render.searched_for(answer)
     if searched:
         msgs.append({"role": "assistant", "content": render.esc(searched),
-                     "metadata": {"title": "🔎 Searched for", "status": "done",
+                     "metadata": {"title": "Searched for", "status": "done",
                                   "log": "the follow-up, made standalone"}})
     msgs.append({"role": "assistant", "content": render.answer_markdown(answer)})
     record = answer.to_dict()

@@ -44,7 +44,7 @@ def answer_markdown(answer) -> str:
     """The final chat bubble: sentences with their citations; an abstention looks different; a
     sentence whose citation did not check out is marked; notices and the answerer are shown."""
     if answer.abstained:
-        body = (f'<span class="rag-abstain">🤷 <strong>{esc(ABSTAIN_TEXT)}</strong> '
+        body = (f'<span class="rag-abstain"><strong>{esc(ABSTAIN_TEXT)}</strong> '
                 f'<span class="rag-small">No passage supports an answer; the closest ones are '
                 f'in the sources panel.</span></span>')
     elif answer.sentences:
@@ -64,7 +64,8 @@ def answer_markdown(answer) -> str:
     notes = "".join(f'\n\n<span class="rag-notice">⚠️ {esc(n)}</span>' for n in answer.notices)
     ms = answer.timings.get("total")
     took = f" · {ms:,.0f} ms" if ms is not None else ""
-    meta = f'\n\n<span class="rag-meta">answered by <strong>{esc(answer.answerer)}</strong>{took}</span>'
+    meta = (f'\n\n<span class="rag-meta">answered by <strong>{esc(answer.answerer)}</strong>'
+            f'{took}</span>')
     return body + notes + meta
 
 
@@ -114,8 +115,9 @@ def sources_html(answer, document_text=None) -> str:
     for p in cited:
         span = answer.highlights.get(p.n) or (p.chunk.start, p.chunk.end)
         text = document_text(p.chunk.source) if document_text else None
+        marked = _mark(p.chunk.text, p.chunk.start, answer.highlights.get(p.n))
         parts.append(f'<div class="rag-src" id="src-{p.n}">{_header(p, p.n)}'
-                     f'<div class="rag-passage">{_mark(p.chunk.text, p.chunk.start, answer.highlights.get(p.n))}</div>'
+                     f'<div class="rag-passage">{marked}</div>'
                      f'{_article(text, span, p.n)}</div>')
     if others:
         label = ("Passages the answerer looked at" if not cited
@@ -144,7 +146,7 @@ def index_markdown(stats: dict | None, error: str | None = None) -> str:
 def upload_markdown(summary: dict) -> str:
     lines = [f"**Upload:** {len(summary['added'])} added, {len(summary['unchanged'])} unchanged, "
              f"{len(summary['rejected'])} rejected."]
-    lines += [f"- ✅ {esc(n)}" for n in summary["added"]]
-    lines += [f"- ＝ {esc(n)} (already indexed)" for n in summary["unchanged"]]
-    lines += [f"- ❌ {esc(n)}: {esc(why)}" for n, why in summary["rejected"]]
+    lines += [f"- ✓ {esc(n)}" for n in summary["added"]]
+    lines += [f"- = {esc(n)} (already indexed)" for n in summary["unchanged"]]
+    lines += [f"- ✗ {esc(n)}: {esc(why)}" for n, why in summary["rejected"]]
     return "\n".join(lines)

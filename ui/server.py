@@ -19,7 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=None,
                    help=f"port (default: $RAG_UI_PORT, else {DEFAULT_PORT})")
     p.add_argument("--share", action="store_true",
-                   help="also open a public gradio.live link (sends traffic through Gradio's servers)")
+                   help="also open a public gradio.live link (traffic goes through Gradio's "
+                        "servers)")
 
 
 def auth_from_env(env=None) -> list[tuple[str, str]] | None:
@@ -111,13 +112,14 @@ def _free_port(host: str) -> int:
 
 
 def serve(settings, *, host: str, port: int | None, share: bool) -> int:
-    demo, _, _ = start(settings, host=host, port=port, share=share)
+    demo, _, service = start(settings, host=host, port=port, share=share)
     try:
         demo.block_thread()
     except KeyboardInterrupt:
         pass
     finally:
         demo.close()
+        service.close()
     return 0
 
 

@@ -52,7 +52,20 @@ class Service:
             return self._embedder
 
     def answerers(self) -> list[str]:
-        return ["extractive", "llm"] if self.settings.llm_configured else ["extractive"]
+        """The answerers this configuration can use (an LLM only when a server is set)."""
+        from rag.registry import ANSWERERS
+        return [a for a in ANSWERERS if a != "llm" or self.settings.llm_configured]
+
+    def retrievers(self) -> list[str]:
+        from rag.registry import RETRIEVERS
+        first = self.settings.retriever
+        return [first] + [r for r in RETRIEVERS if r != first]
+
+    def close(self) -> None:
+        with self._lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for e in engines:
+            e.close()
 
     @property
     def default_answerer(self) -> str:
