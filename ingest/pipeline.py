@@ -253,7 +253,8 @@ def _index(plan: _Plan, store: Store, embedder: Embedder, settings: Settings,
             rec = plan.records.get(doc.source)
             _check_same_file(rec, path, doc.sha256)
             parsed = parse_articles(doc)
-            chunks = chunk_document(doc, parsed, settings.chunk_tokens, settings.chunk_overlap)
+            chunks = chunk_document(doc, parsed, settings.chunk_tokens, settings.chunk_overlap,
+                                    max_seconds=settings.max_file_seconds)
             if not chunks:
                 raise IngestError(f"no article text found in {doc.source} after cleaning")
         except IngestError as e:

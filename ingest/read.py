@@ -7,9 +7,11 @@ that extracted text, which the store keeps beside the index.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,11 +45,7 @@ class SourceDoc:
 def read_source(path: Path, max_bytes: int = 20_000_000) -> SourceDoc:
     path = Path(path)
     kind = _check_path(path)
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise IngestError(f"{path}: file is {size:,} bytes, over the limit of {max_bytes:,}; "
-                          "split it or raise the limit with RAG_MAX_FILE_BYTES")
-    raw = path.read_bytes()
+    raw = _read_bytes(path, max_bytes)
     if not raw.strip():
         what = "empty" if not raw else "whitespace only"
         raise IngestError(f"{path}: file is {what}; add article text or remove the file")
@@ -66,31 +64,42 @@ def read_source(path: Path, max_bytes: int = 20_000_000) -> SourceDoc:
 
 def discover(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Files to read and (path, reason) pairs skipped. Folders are walked recursively in sorted
-    order, hidden files and folders left out; a file named explicitly is always returned, so
-    `read_source` can say precisely what is wrong with it."""
+    order, hidden files and folders left out, symbolic links to folders not followed (each is
+    reported: a link loop would otherwise walk forever); a file named explicitly is always
+    returned, so `read_source` can say precisely what is wrong with it."""
     files: list[Path] = []
     skipped: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
 
     def add(p: Path) -> None:
-        key = p.resolve()
+        key = os.path.realpath(p)       # never raises, unlike Path.resolve() on a link loop
         if key not in seen:
             seen.add(key)
             files.append(p)
 
     for top in map(Path, paths):
         if not top.exists():
+            if os.path.islink(top):
+                raise IngestError(f"{top}: {_link_problem(top)}; fix or remove the link")
             raise IngestError(f"{top}: no such file or folder; check the path")
         if not top.is_dir():
             add(top)
             continue
         for root, dirs, names in os.walk(top):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for d in dirs:
+                p = Path(root) / d
+                if os.path.islink(p) and not d.startswith("."):
+                    skipped.append((p, _folder_link(p)))
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                             and not os.path.islink(Path(root) / d))
             for name in sorted(names):
                 if name.startswith("."):
                     continue
                 p = Path(root) / name
-                if p.suffix.lower() in KINDS:
+                why = _not_a_file(p)
+                if why:
+                    skipped.append((p, why))
+                elif p.suffix.lower() in KINDS:
                     add(p)
                 else:
                     skipped.append((p, f"unsupported extension {p.suffix or '(none)'!r}; "
@@ -98,8 +107,85 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]
     return files, skipped
 
 
+def _not_a_file(p: Path) -> str | None:
+    """Why a folder entry is not a readable regular file (None when it is one)."""
+    try:
+        st = os.stat(p)
+    except OSError:
+        return _link_problem(p) if os.path.islink(p) else "vanished while the folder was read"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    return f"not a regular file ({_file_type(st.st_mode)}); only files are indexed"
+
+
+def _link_problem(p: Path) -> str:
+    try:
+        os.stat(p)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "symbolic link loop (the link leads back to itself)"
+        return f"broken symbolic link (it points to {os.readlink(p)!r}, which does not exist)"
+    return "symbolic link"
+
+
+def _folder_link(p: Path) -> str:
+    target = os.path.realpath(p)
+    parent = os.path.realpath(p.parent)
+    if parent == target or parent.startswith(target.rstrip(os.sep) + os.sep):
+        return (f"symbolic link loop (it points back to {target}, a folder that contains it); "
+                "not followed")
+    return f"symbolic link to a folder, not followed; pass {target} itself to index it"
+
+
+def _file_type(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, or an IngestError saying why not. Opened without blocking and checked
+    on the open descriptor, so a named pipe (or a file swapped for one) cannot hang the ingest."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise IngestError(_os_problem(path, e)) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise IngestError(f"{path}: not a regular file ({_file_type(st.st_mode)}); "
+                              "only files are indexed")
+        if st.st_size > max_bytes:
+            raise IngestError(f"{path}: file is {st.st_size:,} bytes, over the limit of "
+                              f"{max_bytes:,}; split it or raise the limit with RAG_MAX_FILE_BYTES")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(max_bytes + 1)     # the file may have grown since fstat
+    except OSError as e:
+        raise IngestError(_os_problem(path, e)) from None
+    finally:
+        os.close(fd)
+    if len(raw) > max_bytes:
+        raise IngestError(f"{path}: file is over the limit of {max_bytes:,} bytes; split it or "
+                          "raise the limit with RAG_MAX_FILE_BYTES")
+    return raw
+
+
+def _os_problem(path: Path, e: OSError) -> str:
+    if isinstance(e, PermissionError):
+        return (f"{path}: cannot read it (permission denied); make it readable "
+                f"(chmod a+r {path.name}) or move it out of the corpus")
+    if e.errno == errno.ELOOP:
+        return f"{path}: symbolic link loop (the link leads back to itself); fix or remove it"
+    return f"{path}: cannot read it ({e.strerror or e}); check the file, or move it out of the corpus"
+
+
 def _check_path(path: Path) -> str:
     if not path.exists():
+        if os.path.islink(path):
+            raise IngestError(f"{path}: {_link_problem(path)}; fix or remove the link")
         raise IngestError(f"{path}: no such file; check the path")
     if path.is_dir():
         raise IngestError(f"{path}: is a folder, expected a file; pass the folder to discover() "
@@ -137,9 +223,33 @@ def _extract_html(path: Path, raw: bytes) -> tuple[str, str | None, str | None]:
     words = len(text.split()) if text else 0
     # What is left of a page without an article is a menu ("Home World Sport"): no sentences.
     if words < MIN_HTML_WORDS or not re.search(r"[.!?]", text or ""):
+        depth = nesting_depth(raw)
+        if depth > MAX_HTML_DEPTH:
+            raise IngestError(f"{path}: HTML nested {depth:,} elements deep; the HTML parser "
+                              f"stops at {MAX_HTML_DEPTH} and the text below that is lost "
+                              f"({words} words extracted); save the article as .txt")
         raise IngestError(f"{path}: no article text found in this HTML page ({words} words "
                           "extracted: navigation or scripts only?); save the article as .txt")
     meta = trafilatura.extract_metadata(raw.decode("utf-8", errors="replace"))
     title = (meta.title or "").strip() or None if meta else None
     date = (meta.date or None) if meta else None
     return text, title, date
+
+
+MAX_HTML_DEPTH = 255     # libxml2's default depth limit, which lxml (and so trafilatura) uses
+_TAG = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")
+_VOID = {b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta",
+         b"source", b"track", b"wbr", b"p", b"li", b"option", b"td", b"th", b"tr"}
+
+
+def nesting_depth(raw: bytes) -> int:
+    """How deep elements nest, from a linear scan of the tags (no tree: that is what fails).
+    Elements whose end tag is optional or absent (`<br>`, `<p>`) are not counted."""
+    depth = deepest = 0
+    for m in _TAG.finditer(raw):
+        name = m.group(2).lower()
+        if name in _VOID or m.group(3):
+            continue
+        depth = max(0, depth - 1) if m.group(1) else depth + 1
+        deepest = max(deepest, depth)
+    return deepest

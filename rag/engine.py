@@ -31,13 +31,27 @@ log = logging.getLogger(__name__)
 def check_question(question: object, limit: int) -> str:
     if not isinstance(question, str):
         raise ValueError(f"the question must be text, got {type(question).__name__}")
-    q = question.strip()
+    q = valid_text(question).strip()
     if not q:
         raise ValueError("the question is empty: ask something about the articles")
     if len(q) > limit:
         raise ValueError(f"the question is {len(q):,} characters long; the limit is {limit:,}. "
                          f"Ask a shorter question (or raise RAG_MAX_QUESTION_CHARS).")
     return q
+
+
+_CONTROLS = {c: " " for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
+
+
+def valid_text(text: str) -> str:
+    """Text every tokenizer, JSON writer and terminal accepts. A lone surrogate (a non-UTF-8
+    byte in a shell argument arrives as one, since Python decodes argv with surrogateescape)
+    becomes U+FFFD, a split surrogate pair is joined; control characters become spaces."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text.translate(_CONTROLS)
 
 
 class Engine:

@@ -46,6 +46,7 @@ class Settings:
     max_question_chars: int = 2000
     max_file_bytes: int = 20_000_000
     chroma_url: str | None = None    # a `chroma run` server (http://host:port) instead of the folder
+    max_file_seconds: float = 120.0   # per file, for cleaning and chunking (ingest/chunk.py)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **flags) -> "Settings":
@@ -71,6 +72,7 @@ class Settings:
                    "RAG_LLM_CONTEXT": ("llm_context_window", int),
                    "RAG_ABSTAIN_THRESHOLD": ("abstain_threshold", float),
                    "RAG_MAX_FILE_BYTES": ("max_file_bytes", int),
+                   "RAG_MAX_FILE_SECONDS": ("max_file_seconds", float),
                    "RAG_MAX_QUESTION_CHARS": ("max_question_chars", int)}
         for var, (name, typ) in numeric.items():
             if env.get(var):
