@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from . import text as T
+from .injection import without_instructions
 from .types import Passage, Sentence
 
 # One marker: [1], [1, 2], [1-3], [1][2] (two markers), full-width ［1］ and 【1】, and the
@@ -163,8 +164,10 @@ class Checked:
 
 
 def check(text: str, passages: Sequence[Passage]) -> Checked:
-    """Parse citations against the shown passages and mark each sentence supported or not."""
-    by_n = {p.n: p.chunk.text for p in passages}
+    """Parse citations against the shown passages and mark each sentence supported or not.
+    Passage sentences addressed to the model (prompt injection) are not evidence."""
+    by_n = {p.n: without_instructions(p.chunk.text) for p in passages}
+    injected = [p.n for p in passages if by_n[p.n] != p.chunk.text]
     parsed = parse_citations(text, set(by_n))
     sentences = tuple(Sentence(s.text, s.citations,
                                verify(s.text, [by_n[n] for n in s.citations]))
@@ -174,6 +177,10 @@ def check(text: str, passages: Sequence[Passage]) -> Checked:
         nums = ", ".join(f"[{n}]" for n in parsed.dropped)
         notices.append(f"dropped citation(s) {nums}: no passage with that number was shown "
                        f"(shown: {', '.join(str(n) for n in sorted(by_n)) or 'none'})")
+    if injected:
+        nums = ", ".join(f"[{n}]" for n in injected)
+        notices.append(f"passage(s) {nums} contain text addressed to the model (possible prompt "
+                       f"injection); those sentences were read as article text and support no claim")
     unsupported = sum(not s.supported for s in sentences)
     if unsupported:
         notices.append(f"{unsupported} of {len(sentences)} sentence(s) not supported by the "

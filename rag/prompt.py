@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import tokens
+from .injection import quote_attribute, quote_for_prompt
 from .types import Passage
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
@@ -43,22 +44,20 @@ def answer_messages(question: str, passages: Sequence[Passage],
     return [{"role": "system", "content": system}, {"role": "user", "content": user}], shown, notices
 
 
-@functools.lru_cache(maxsize=None)
-def load_prompt(name: str) -> str:
-    return (PROMPTS / f"{name}.txt").read_text(encoding="utf-8").strip()
-
-
 _BRACKETED_NUMBER = re.compile(r"[\[［【]\s*(\d+)\s*[\]］】]")
 
 
 def format_passage(p: Passage, text: str | None = None) -> str:
-    """'[2] Title — source.txt' then the text. Bracketed numbers inside the article (footnotes
-    like "[1]") become "(note 1)", so the model never copies one that looks like a citation."""
+    """One passage as quoted data: `<passage n="2" title=".." source="..">` then the text, then
+    `</passage>`. The text is quoted (rag/injection.py) so it cannot close its tag or carry the
+    NO_ANSWER token; bracketed numbers inside the article (footnotes like "[1]") become
+    "(note 1)", so the model never copies one that looks like a citation."""
     body = _BRACKETED_NUMBER.sub(r"(note \1)", p.chunk.text if text is None else text)
-    head = f"[{p.n}] {p.chunk.title or '(untitled)'} — {p.chunk.source}"
+    attrs = f'n="{p.n}" title="{quote_attribute(p.chunk.title or "(untitled)")}" ' \
+            f'source="{quote_attribute(p.chunk.source)}"'
     if p.chunk.date:
-        head += f" ({p.chunk.date})"
-    return f"{head}\n{body.strip()}"
+        attrs += f' date="{quote_attribute(p.chunk.date)}"'
+    return f"<passage {attrs}>\n{quote_for_prompt(body.strip())}\n</passage>"
 
 
 def fit_passages(passages: Sequence[Passage], budget: int) -> tuple[list[Passage], list[str]]:
@@ -127,8 +126,11 @@ class SentinelGate:
         if self.decided:
             return ""
         self.decided = True
-        self.abstained, body = split_sentinel(self.buf)
-        return self._start(body)
+        text = _THINK_RE.sub("", self.buf, count=1)
+        m = _SENTINEL_RE.match(text)
+        self.abstained = bool(m)
+        # Only the start is trimmed: the buffer may end in the space before the next delta.
+        return self._start(text[m.end():] if m else text)
 
 
 def split_sentinel(text: str) -> tuple[bool, str]:

@@ -80,7 +80,8 @@ def test_prompt_numbers_passages_with_title_and_source(server, fallback):
     system, user = server.chat_requests[-1]["messages"]
     assert "NO_ANSWER" in system["content"] and "[" in system["content"]
     for p in PASSAGES:
-        assert f"[{p.n}] {p.chunk.title} — {p.chunk.source}\n" in user["content"]
+        assert f'<passage n="{p.n}" title="{p.chunk.title}" source="{p.chunk.source}">\n' \
+            in user["content"]
     assert "Question: How often did Hanif Atmar travel?" in user["content"]   # the rewritten one
     assert server.chat_requests[-1]["stream"] is True
 
