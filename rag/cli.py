@@ -196,6 +196,8 @@ def args_chat(p: argparse.ArgumentParser) -> None:
 def cmd_chat(args, settings: Settings) -> int:
     from .chat import repl
     from .engine import Engine
+    from .memory import cap_malloc_arenas
+    cap_malloc_arenas()     # a long session: keep resident memory flat (rag/memory.py)
     with Engine(settings) as engine:
         return repl(engine, settings) or EXIT_OK
 

@@ -112,6 +112,8 @@ def _free_port(host: str) -> int:
 
 
 def serve(settings, *, host: str, port: int | None, share: bool) -> int:
+    from rag.memory import cap_malloc_arenas
+    cap_malloc_arenas()     # before the worker threads exist: memory stays flat (rag/memory.py)
     demo, _, service = start(settings, host=host, port=port, share=share)
     try:
         demo.block_thread()
