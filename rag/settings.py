@@ -6,7 +6,7 @@ LlamaIndex's global `Settings`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ class Settings:
     chunk_overlap: int = 40
     answerer: str = "auto"          # auto: "llm" when an OpenAI-compatible server is configured
     llm_model: str | None = None
-    openai_api_key: str | None = None
+    openai_api_key: str | None = field(default=None, repr=False)   # never in logs or errors
     openai_base_url: str | None = None
     llm_context_window: int = 4096   # tokens; Ollama's default context, safe for small models
     llm_timeout: float = 60.0
