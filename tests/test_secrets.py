@@ -24,7 +24,8 @@ def _env(server_url: str, tmp_path: Path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_"))}
     env.update(OPENAI_API_KEY=KEY, OPENAI_BASE_URL=server_url, RAG_LLM_MODEL="tiny",
                RAG_ANSWER_LOG=str(tmp_path / "answers.jsonl"), RAG_LOG_LEVEL="DEBUG",
-               RAG_LLM_TIMEOUT="3", **extra)
+               RAG_LLM_TIMEOUT="3")
+    env.update(extra)
     return env
 
 
@@ -99,7 +100,7 @@ def test_exceptions_and_settings_do_not_show_the_key(tmp_path):
         _no_key_in(repr(s), str(s))
         client = LLMClient(s)
         with pytest.raises(LLMError) as e:
-            list(client.stream([{"role": "user", "content": "hi"}]))
+            list(client.stream([{"role": "user", "content": "hi"}], 16))
     _no_key_in(str(e.value), repr(e.value))
 
 
