@@ -126,6 +126,23 @@ def write_report(result: dict, out: Path) -> None:
     plot(result, out / "scale.png")
 
 
-if __name__ == "__main__":     # re-render from a bench.json: python -m bench.report DIR
-    d = Path(sys.argv[1])
-    write_report(json.loads((d / "bench.json").read_text()), d)
+def merge(results: list[dict]) -> dict:
+    """Several runs' sizes in one report (e.g. 1000x run on its own beside 1x and 100x)."""
+    out = dict(results[0])
+    out["sizes"] = sorted((row for r in results for row in r["sizes"]), key=lambda r: r["multiple"])
+    out["command"] = "`; `".join(r["command"] for r in results)
+    out["started"] = min(r["started"] for r in results)
+    out["finished"] = max(r.get("finished", "unfinished") for r in results)
+    return out
+
+
+if __name__ == "__main__":
+    # python -m bench.report DIR               re-render DIR/bench.json
+    # python -m bench.report OUT DIR1 DIR2...  merge runs into OUT
+    dirs = [Path(a) for a in sys.argv[1:]]
+    target = dirs[0]
+    sources = dirs[1:] or dirs
+    result = merge([json.loads((d / "bench.json").read_text()) for d in sources])
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "bench.json").write_text(json.dumps(result, indent=2))
+    write_report(result, target)

@@ -90,7 +90,8 @@ def main(argv=None) -> int:
     from bench.report import write_report
 
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
-    out, work = args.out, args.work or args.out / "work"
+    out = args.out.resolve()
+    work = (args.work or args.out / "work").resolve()
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     log = out / "bench.log"

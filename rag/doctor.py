@@ -99,7 +99,7 @@ def _examine(gen: Path, state: str) -> GenerationReport:
     table = gen / "files.sqlite"
     if table.exists():
         try:
-            con = sqlite3.connect(f"{table.as_uri()}?mode=ro", uri=True)
+            con = sqlite3.connect(f"{table.absolute().as_uri()}?mode=ro", uri=True)
             out.documents = con.execute("SELECT count(*) FROM files").fetchone()[0]
             con.close()
         except sqlite3.Error as e:
@@ -109,7 +109,7 @@ def _examine(gen: Path, state: str) -> GenerationReport:
 
 def sqlite_problem(db: Path) -> str | None:
     try:
-        con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+        con = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True)
         try:
             row = con.execute("PRAGMA quick_check").fetchone()
         finally:

@@ -31,7 +31,7 @@ class FileTable:
             self._db.commit()
         else:
             # Published generations never change: read-only, no locks to contend on.
-            self._db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True,
+            self._db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True,
                                        check_same_thread=False)
 
     @classmethod
