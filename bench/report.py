@@ -102,7 +102,8 @@ def plot(result: dict, path: Path) -> None:
     fig, axes = plt.subplots(2, 5, figsize=(20, 7.5))
     for ax, (title, i) in zip(axes.flat, panels):
         for system, style in (("ours", "o-"), ("starter", "s--"), ("ours_server", "^:")):
-            pts = [(_system_rows(r, system)[0], _system_rows(r, system)[i])
+            # x is the corpus (ours' chunk count), so the systems line up size by size
+            pts = [(_system_rows(r, "ours")[0], _system_rows(r, system)[i])
                    for r in result["sizes"] if system in r]
             pts = [(x, y) for x, y in pts if x and y is not None]
             if pts:
@@ -112,7 +113,7 @@ def plot(result: dict, path: Path) -> None:
         if title != "hit@5":
             ax.set_yscale("log")
         ax.set_title(title)
-        ax.set_xlabel("chunks (ours)")
+        ax.set_xlabel("corpus size (our chunks)")
         ax.grid(True, which="both", alpha=0.3)
     axes.flat[0].legend()
     fig.suptitle(f"rag bench: cost against corpus size ({result['machine']['cpus']} CPUs)")
