@@ -27,7 +27,13 @@ EXAMPLES = """examples:
   rag eval --gate eval/baseline.json        exit 1 on a regression (CI runs this)
   rag eval --write-baseline                 refresh eval/baseline.json (keeps its margins)
   rag eval --judge                          add LLM-judged correctness/faithfulness
-  rag eval sweep --chunk-tokens 100 200 400 -k 3 5 10 --modes bm25 dense hybrid"""
+  rag eval --fresh --baseline eval/baseline.json   flips and paired CIs inside the report
+  rag eval sweep --chunk-tokens 100 200 400 -k 3 5 10 --modes bm25 dense hybrid
+  rag eval sweep --chunk-tokens 200 -k 5 --modes hybrid --dense-weights 0 0.2 0.5 1
+
+exit codes: 0 done (gate passed), 1 the gate failed or the run could not be done, 2 usage error.
+Reports go to --out (default: runs/eval-<time> in the current folder): report.html (one file,
+every question, failures open to their passages), report.md, summary.json, questions.jsonl."""
 
 
 def _add_once(p: argparse.ArgumentParser, flag: str, **kw) -> None:
@@ -40,7 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = EXAMPLES
     p.add_argument("--qa", type=Path, default=DEFAULT_QA, help="Q&A JSONL file (default: %(default)s)")
-    p.add_argument("--out", type=Path, help="output folder (default: runs/eval-<time>)")
+    p.add_argument("--out", type=Path, help="output folder (default: runs/eval-<time> in the "
+                   "current folder)")
     p.add_argument("-k", type=int, help="passages per question (default: $RAG_K, else 5)")
     p.add_argument("--retriever", choices=sorted(RETRIEVERS), help="retriever (default: hybrid)")
     p.add_argument("--answerer", choices=sorted(ANSWERERS),
@@ -59,6 +66,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                       help="run, then fail (exit 1) on a regression against this baseline")
     mode.add_argument("--write-baseline", type=Path, nargs="?", const=DEFAULT_BASELINE,
                       metavar="FILE", help="run, then write the baseline (default: %(const)s)")
+    p.add_argument("--baseline", type=Path, metavar="RUN",
+                   help="put the flips and paired differences against this run folder or "
+                        "baseline file into the report (--gate does this with its baseline)")
     p.add_argument("--judge", action="store_true", help="also ask the configured LLM to judge "
                    "correctness and faithfulness (reported apart; cached)")
     p.add_argument("--judge-model", help="judge model (default: $RAG_LLM_MODEL)")
@@ -68,7 +78,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the summary (or comparison) as JSON")
     sub = p.add_subparsers(dest="eval_command", metavar="{sweep}")
-    sp = sub.add_parser("sweep", help="chunk size x k x retriever x embedder, retrieval only",
+    sp = sub.add_parser("sweep", help="chunk size x k x retriever x dense weight x embedder, "
+                        "retrieval only",
                         description="Retrieval-only sweep; each chunk size gets a temporary store.")
     sp.add_argument("--chunk-tokens", dest="sweep_chunks", type=int, nargs="+", metavar="N",
                     default=[100, 200, 400], help="chunk sizes (default: %(default)s)")
@@ -78,6 +89,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                     choices=sorted(RETRIEVERS))
     sp.add_argument("--embedders", dest="sweep_embedders", nargs="+", choices=sorted(EMBEDDERS),
                     help="embedder names (default: the configured one)")
+    sp.add_argument("--dense-weights", dest="sweep_dense_weights", type=float, nargs="+",
+                    metavar="W", help="the dense list's weight in hybrid fusion, BM25's being 1 "
+                    "(default: the configured one, $RAG_DENSE_WEIGHT)")
     sp.add_argument("--qa", dest="sweep_qa", type=Path, metavar="QA", help="Q&A file (default: as for eval)")
     sp.add_argument("--out", dest="sweep_out", type=Path, metavar="DIR", help="output folder (default: runs/sweep-<time>)")
     # SUPPRESS: a sub-parser's defaults would overwrite `rag eval --quiet sweep`.
@@ -100,6 +114,8 @@ def run(args: argparse.Namespace, settings=None) -> int:
         if getattr(args, "eval_command", None) == "sweep":
             return _sweep(args, settings)
         if args.compare:
+            if args.baseline:
+                raise ValueError("--baseline goes with a run; --compare compares two finished runs")
             return _compare(args)
         return _evaluate(args, settings)
     except LintFailed as e:
@@ -139,18 +155,26 @@ def _evaluate(args, settings) -> int:
     from eval.judge import judge_run
     from eval.run import eval_settings, run_eval
     # Everything that can fail fast does so before the long run.
-    baseline = compare.load_run(args.gate) if args.gate else None
+    other = args.gate or args.baseline
+    baseline = compare.load_run(other) if other else None
     s = eval_settings(settings, k=args.k, retriever=args.retriever, answerer=args.answerer)
     judge = _judge(args, s) if args.judge else None
     fresh = bool(args.fresh or args.gate or args.write_baseline)
     result = run_eval(s, args.qa, fresh=fresh, progress=not args.quiet)
     judged = judge_run(result.records, judge, progress=not args.quiet) if judge else None
-    out = report.write_run(result, args.out or _stamp("eval"), judge=judged)
-    print(json.dumps(result.summary, indent=1) if args.json else _headline(result.summary, out))
+    cmp = (compare.compare(baseline, compare.from_run(result), resamples=args.resamples,
+                           seed=args.seed) if baseline else None)
+    out = report.write_run(result, args.out or _stamp("eval"), judge=judged, comparison=cmp,
+                           compared_with=str(other) if other else None)
+    if args.json:
+        print(json.dumps({**result.summary, "reports": [str(out / "report.html"),
+                                                        str(out / "report.md")]}, indent=1))
+    else:
+        print(_headline(result.summary, out))
     if args.write_baseline:
         compare.write_baseline(result, args.write_baseline)
         print(f"baseline written to {args.write_baseline}")
-    if baseline is None:
+    if not args.gate:
         return 0
     passed, reasons, cmp = compare.gate(baseline, compare.from_run(result),
                                         resamples=args.resamples, seed=args.seed)
@@ -184,12 +208,16 @@ def _headline(summary: dict, out: Path) -> str:
 
 
 def _sweep(args, settings) -> int:
-    from eval.sweep import run_sweep, table, write_sweep
+    from eval.sweep import reproduce_command, run_sweep, table, write_sweep
     qa = args.sweep_qa or args.qa
-    rows = run_sweep(settings, qa, chunk_sizes=args.sweep_chunks, ks=args.sweep_ks,
-                     modes=args.sweep_modes, embedders=args.sweep_embedders or [settings.embedder],
-                     progress=not args.quiet)
-    out = write_sweep(rows, args.sweep_out or _stamp("sweep"), {"qa": str(qa)})
+    axes = {"chunk_tokens": args.sweep_chunks, "k": args.sweep_ks, "mode": args.sweep_modes,
+            "dense_weight": args.sweep_dense_weights or [settings.dense_weight],
+            "embedder": args.sweep_embedders or [settings.embedder]}
+    rows = run_sweep(settings, qa, chunk_sizes=axes["chunk_tokens"], ks=axes["k"],
+                     modes=axes["mode"], embedders=axes["embedder"],
+                     dense_weights=axes["dense_weight"], progress=not args.quiet)
+    out = write_sweep(rows, args.sweep_out or _stamp("sweep"), settings, qa, axes)
     print(table(rows))
+    print(f"reproduce: {reproduce_command(settings, qa, axes)}")
     print(f"report: {out / 'sweep.md'}")
     return 0

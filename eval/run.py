@@ -74,15 +74,24 @@ def _shown(path) -> str:
     return str(p.relative_to(PROJECT_ROOT)) if p.is_relative_to(PROJECT_ROOT) else str(p)
 
 
-def config_of(settings, qa_path, fresh: bool) -> dict:
+def config_of(settings, qa_path, fresh: bool, answerer=None) -> dict:
+    """Every setting that can change a score, with the value in force (`answerer`: the one the
+    engine built, whose own defaults, e.g. the abstention threshold, are then recorded too)."""
+    llm = settings.resolved_answerer == "llm"
+    threshold = settings.abstain_threshold
+    if threshold is None:   # the answerer's own default (the extractive one keeps it in params)
+        threshold = getattr(answerer, "threshold", None)
+        threshold = getattr(getattr(answerer, "params", None), "threshold", threshold)
     return {
         "qa": _shown(qa_path), "qa_sha256": hashlib.sha256(Path(qa_path).read_bytes()).hexdigest(),
         "corpus": _shown(settings.corpus), "store": "fresh" if fresh else str(settings.store),
-        "k": settings.k, "retriever": settings.retriever,
+        "k": settings.k, "retriever": settings.retriever, "dense_weight": settings.dense_weight,
         "answerer": settings.resolved_answerer, "embedder": settings.embedder,
+        "embed_model": settings.openai_embed_model if settings.embedder == "openai" else None,
         "chunk_tokens": settings.chunk_tokens, "chunk_overlap": settings.chunk_overlap,
-        "llm_model": settings.llm_model if settings.resolved_answerer == "llm" else None,
-        "abstain_threshold": settings.abstain_threshold, "normalisation": NORMALISATION,
+        "llm_model": settings.llm_model if llm else None,
+        "llm_context_window": settings.llm_context_window if llm else None,
+        "abstain_threshold": threshold, "normalisation": NORMALISATION,
     }
 
 
@@ -151,7 +160,6 @@ def run_eval(settings, qa_path=DEFAULT_QA, *, fresh: bool = False, progress: boo
     `eval_settings`); `engine` may be passed in to reuse one already open."""
     items, texts = prepare(qa_path, settings.corpus)
     spans = {it.id: evidence_spans(it, texts) for it in items}
-    config = config_of(settings, qa_path, fresh)
     with contextlib.ExitStack() as stack:
         if engine is None:
             from rag.engine import Engine
@@ -159,6 +167,7 @@ def run_eval(settings, qa_path=DEFAULT_QA, *, fresh: bool = False, progress: boo
             # Closed before the temporary store is deleted (the stack unwinds in reverse).
             engine = stack.enter_context(Engine(s))
         answers = ask_all(engine, items, settings.k, progress)
+        config = config_of(settings, qa_path, fresh, getattr(engine, "answerer", None))
     records = [record(it, a, spans[it.id], settings.k, wall)
                for it, (a, wall) in zip(items, answers)]
     return Run(config, records, summarize(records, config))

@@ -129,7 +129,7 @@ def test_sweep_builds_a_store_per_chunk_size(tmp_path, capsys):
         k1, k4 = [r for r in rows if r["chunk_tokens"] == size]
         assert k4["hit"] >= k1["hit"] and k4["context_tokens"] > k1["context_tokens"]
     assert (tmp_path / "s" / "sweep.png").is_file()
-    assert "| wordllama | 120 | bm25 | 1 |" in capsys.readouterr().out
+    assert "| wordllama | 120 | bm25 | - | 1 |" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- judge
