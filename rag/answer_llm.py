@@ -5,6 +5,7 @@ Abstention is the NO_ANSWER line of the prompt (see rag/prompt.py for why and ho
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Iterator, Sequence
 
@@ -13,6 +14,8 @@ from .citations import check
 from .llm_client import LLMClient, LLMError, LLMUnavailable, StreamCut
 from .prompt import MAX_ANSWER_TOKENS, SentinelGate, answer_messages, split_sentinel
 from .types import Answer, Passage
+
+log = logging.getLogger(__name__)
 
 
 class LLMAnswerer:
@@ -76,6 +79,7 @@ class LLMAnswerer:
                       notices=tuple(notices) + checked.notices, **base)
 
     def _fall_back(self, question, passages, rewritten, notice: str) -> Iterator[str | Answer]:
+        log.warning("%s", notice)
         for item in self.fallback.stream(question, passages, rewritten=rewritten):
             if isinstance(item, Answer):
                 item = replace(item, notices=(notice,) + tuple(item.notices))

@@ -112,6 +112,8 @@ class Engine:
         retriever = make_retriever(self.settings.retriever, self.settings, parts)
         answerer = self._given_answerer or make_answerer(
             self.settings.resolved_answerer, self.settings, parts)
+        log.info("opened the index at %s (embedder %s, answerer %s)", store.path,
+                 self.embedder.name, answerer.name)
         return _Snapshot(ver, store, bm25, parts, retriever, answerer, store.count() == 0)
 
     def refresh(self) -> None:
@@ -122,6 +124,8 @@ class Engine:
             return
         with self._reload_lock:
             if version(self.settings.store) != self._snap.version:
+                log.info("the index at %s changed since it was opened; reopening",
+                         self.settings.store)
                 try:
                     self._snap = self._load()
                 except StoreError as e:   # a damaged new generation: keep answering from ours
@@ -198,6 +202,9 @@ class Engine:
                 timings = {**stages, "retrieve": (t1 - t0) * 1000,
                            "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000}
                 final = _with_timings(item, timings)
+                log.debug("answered by %s in %.0f ms (abstained: %s, %d passage(s), %d cited)",
+                          final.answerer, timings["total"], final.abstained,
+                          len(final.passages), len(final.citations))
                 if self.settings.answer_log:
                     self._log(final)
                 yield final

@@ -12,7 +12,10 @@ be taken back, so a failure after it is a StreamCut.
 """
 from __future__ import annotations
 
+import logging
 from typing import Iterator
+
+log = logging.getLogger(__name__)
 
 OPENAI_URL = "https://api.openai.com/v1"
 OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
@@ -117,6 +120,7 @@ class LLMClient:
                 last = e
                 if not began:          # the client has already retried the request itself
                     break
+                log.warning("the LLM stream failed before any text (%s); retrying", describe(e))
             except openai.APIStatusError as e:   # 429/5xx after the client's retries; 400, 413
                 raise LLMUnavailable(f"{describe(e)} (after {self.retries + 1} attempts)"
                                      if e.status_code in (429,) or e.status_code >= 500

@@ -120,3 +120,12 @@ def test_py_typed_ships_with_the_package():
     import rag as pkg
     from importlib.resources import files
     assert files(pkg).joinpath("py.typed").is_file()
+
+
+def test_library_events_are_logged_under_rag_loggers(engine, caplog):
+    """Library modules log through `logging` (rag.engine, rag.llm_client, ...), not print."""
+    import logging
+    with caplog.at_level(logging.DEBUG, logger="rag"):
+        engine.ask(ATMAR)
+    rec = [r for r in caplog.records if r.name == "rag.engine" and "answered by" in r.getMessage()]
+    assert rec and rec[0].levelno == logging.DEBUG and "extractive" in rec[0].getMessage()
