@@ -17,7 +17,7 @@ from ingest.clean import is_blank
 from ingest.read import IngestError, SourceDoc
 from ingest.split import ParsedArticle, is_heading
 from rag import tokens
-from rag.text import sentence_spans
+from rag.text import punkt, sentence_spans
 from rag.types import Chunk
 
 Span = tuple[int, int]
@@ -45,6 +45,9 @@ NO_DEADLINE = Deadline("", None)
 def chunk_document(doc: SourceDoc, parsed: list[ParsedArticle], chunk_tokens: int,
                    overlap_tokens: int, *, max_seconds: float | None = None) -> list[Chunk]:
     """Chunks of every article; `max_seconds` bounds the time spent (IngestError past it)."""
+    if max_seconds is not None:     # loading the splitter and tokenizer is not this file's work
+        punkt()
+        tokens.encoding()
     deadline = Deadline(doc.source, max_seconds)
     return [c for art in parsed
             for c in chunk_article(doc.text, art, chunk_tokens, overlap_tokens, deadline)]

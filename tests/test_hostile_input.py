@@ -91,8 +91,10 @@ def test_a_file_over_the_time_limit_is_skipped_with_the_setting_to_raise(
         fresh_settings, embedder, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
-    (folder / "slow.txt").write_text(long_line(4_000_000))   # seconds of work
+    (folder / "slow.txt").write_text(long_line(8_000_000))   # seconds of work, even when idle
     (folder / "ok.txt").write_text((CORPUS / "000_c73e7dc4e8ffbfc0.txt").read_text())
+    doc = read_source(folder / "ok.txt")      # load the splitter and tokenizer first: the
+    chunk_document(doc, parse_articles(doc), 200, 40)   # limit is for the work, not the imports
     report = ingest_paths([folder], fresh_settings.with_(max_file_seconds=1.0), progress=False,
                           embedder=embedder)
     assert report.files_new == 1
