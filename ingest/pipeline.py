@@ -115,6 +115,8 @@ def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, prog
     live = live_generation(root)        # a damaged CURRENT is refused here, before any write
     if live is None:
         check_unmarked(root)            # so is an unmarked folder holding data
+    elif not rebuild:
+        _check_intact(root, live, thorough=False)   # a truncated database, even on a no-op
     parent = REBUILD if rebuild else (live.name if live else FRESH)
     work = None if rebuild else resumable(root, parent)
     base = work or (None if rebuild else live)
@@ -162,12 +164,14 @@ def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, prog
         collect(root)
 
 
-def _check_intact(root: Path, live: Path) -> None:
+def _check_intact(root: Path, live: Path, thorough: bool = True) -> None:
     """Refuse to build on a damaged generation (a truncated or corrupt chroma.sqlite3): the copy
-    would carry the damage, or fail half way with a raw database error."""
-    from rag.doctor import sqlite_problem
+    would carry the damage, or fail half way with a raw database error. `thorough` reads every
+    page (PRAGMA quick_check; before a copy, which reads them all anyway); otherwise only the
+    header is checked."""
+    from rag.doctor import header_problem, sqlite_problem
     db = live / "chroma" / "chroma.sqlite3"
-    problem = sqlite_problem(db) if db.exists() else None
+    problem = (sqlite_problem if thorough else header_problem)(db) if db.exists() else None
     if problem:
         raise StoreError(f"the index at {root} is damaged ({problem}). Nothing was changed. "
                          f"Re-index it with `rag ingest --rebuild --store {root} PATH` "
@@ -191,6 +195,14 @@ def _has_files(gen: Path) -> bool:
 def _records(root: Path, base: Path | None, embedder: Embedder, url: str | None) -> dict[str, dict]:
     if base is None:
         return {}
+    table = base / "files.sqlite"
+    if table.exists():      # the plan needs no Chroma client: an unchanged corpus costs stats
+        from rag.filetable import FileTable
+        files = FileTable(table, writable=False)
+        try:
+            return files.all()
+        finally:
+            files.close()
     with Store(root, embedder.name, generation=base, chroma_url=url) as store:
         return store.file_records()
 
@@ -264,7 +276,9 @@ def _index(plan: _Plan, store: Store, embedder: Embedder, settings: Settings,
         # Only a file the store may already hold chunks of needs a lookup.
         existing = store.chunk_ids(doc.source) if (rec is not None or resumed) else set()
         st = path.stat()
-        record = dict(source=doc.source, sha256=doc.sha256, kind=doc.kind, text=doc.text,
+        # Only HTML keeps its text: its offsets index the extracted text, not the file.
+        record = dict(source=doc.source, sha256=doc.sha256, kind=doc.kind,
+                      text=doc.text if doc.kind == "html" else None,
                       path=str(path.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns,
                       chunks=len(chunks), articles=len(parsed),
                       chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap)

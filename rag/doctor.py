@@ -107,7 +107,30 @@ def _examine(gen: Path, state: str) -> GenerationReport:
     return out
 
 
+def header_problem(db: Path) -> str | None:
+    """What the first 100 bytes of a sqlite file say is wrong with it, in microseconds: not a
+    database at all, or shorter than the size its header records (a truncated copy)."""
+    try:
+        with open(db, "rb") as f:
+            head = f.read(100)
+        size = db.stat().st_size
+    except OSError as e:
+        return f"{db.name}: {e.strerror or e}"
+    if len(head) < 100 or not head.startswith(b"SQLite format 3\x00"):
+        return f"{db.name} is not a SQLite database"
+    page = int.from_bytes(head[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = int.from_bytes(head[28:32], "big")
+    # The in-header page count is trusted only when it was written by the last change.
+    if head[24:28] == head[92:96] and pages and pages * page > size:
+        return f"{db.name} is truncated ({size:,} of {pages * page:,} bytes)"
+    return None
+
+
 def sqlite_problem(db: Path) -> str | None:
+    problem = header_problem(db)
+    if problem:
+        return problem
     try:
         con = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True)
         try:
