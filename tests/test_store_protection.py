@@ -108,7 +108,8 @@ def test_a_folder_that_is_not_an_index_is_refused(tmp_path, fresh_settings, embe
 
 def test_an_empty_index_says_so(fresh_settings, embedder):
     """What a killed first ingest used to leave: an empty, published store."""
-    Store(fresh_settings.store, embedder.name, create=True).close()
+    empty = Store(fresh_settings.store, embedder.name, create=True)
+    del empty
     done = _rag("ask", "Who signed the Mir Ali agreement?", store=fresh_settings.store)
     assert "empty" in done.stderr and "rag ingest" in done.stderr
     assert "do not say" not in done.stdout
