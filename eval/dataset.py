@@ -9,8 +9,10 @@ the `DatasetError` message is "<file>:<line>: <reason>"):
 * every non-blank line is a JSON object;
 * required: `id` (non-empty str), `question` (non-empty str), `answers` (list of non-empty str),
   `evidence` (list of non-empty str), `source` (str), `answerable` (bool), `kind` (non-empty str);
-* optional: `history` (list of {"role": "user"|"assistant", "content": str}), `pinned` (bool);
-  any other field is ignored;
+* optional: `history` (list of {"role": "user"|"assistant", "content": str}), `pinned` (bool),
+  `date` (ISO date "YYYY-MM-DD": the answer must rest on the article of that date, for time
+  questions), `conflict` (list of source file names whose reports disagree: the answer must show
+  the conflict citing each); any other field is ignored;
 * answerable: `answers`, `evidence` and `source` non-empty;
 * unanswerable: `answers` empty, `evidence` empty, `source` "";
 * ids unique within the file.
@@ -48,6 +50,8 @@ class QAItem:
     kind: str
     history: tuple[dict, ...] = ()
     pinned: bool = False
+    date: str | None = None
+    conflict: tuple[str, ...] = ()
     line: int = 0
 
 
@@ -106,6 +110,17 @@ def _parse_line(obj, fail) -> dict:
     if not isinstance(pinned, bool):
         fail(f"field 'pinned' must be true or false, got {_type_name(pinned)}")
 
+    when = obj.get("date")
+    if when is not None:
+        import datetime
+        try:
+            datetime.date.fromisoformat(when if isinstance(when, str) else "")
+        except ValueError:
+            fail(f"field 'date' must be an ISO date like \"2025-01-14\", got {when!r}")
+    conflict = _check_str_list(obj, "conflict", fail) if "conflict" in obj else ()
+    if len(conflict) == 1:
+        fail("field 'conflict' needs at least two sources (the articles that disagree)")
+
     history = obj.get("history", [])
     if history is None:
         history = []
@@ -148,6 +163,8 @@ def _parse_line(obj, fail) -> dict:
         kind=obj["kind"],
         history=tuple(turns),
         pinned=pinned,
+        date=when,
+        conflict=conflict,
     )
 
 
@@ -298,6 +315,10 @@ def lint(items: list[QAItem], texts: dict[str, str], strict: bool = False) -> li
             for q in it.evidence:
                 if index.locate(q, text) is None:
                     problems.append(f"{where}: evidence quote not found in {it.source}: {q!r}")
+
+        for src in it.conflict:
+            if src not in texts:
+                problems.append(f"{where}: conflict source file unknown: {src!r}")
 
         if it.answerable:
             ev_norm = [f" {normalize(q)} " for q in it.evidence]

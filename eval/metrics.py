@@ -201,9 +201,30 @@ def score_question(answer: dict, item, spans: Sequence[Span], k: int, count_toke
     s["false_abstention"] = abstained if item.answerable else None
     s["crag_score"] = crag(item.answerable, abstained, s["containment"])
     s["accuracy"] = is_correct(item.answerable, abstained, s["containment"])
+    s["time_ok"] = time_ok(answer, item, s["containment"])
     s["answer_tokens"] = count_tokens(text)
     s["label"] = failure_label(item.answerable, abstained, s)
     return s
+
+
+def time_ok(answer: dict, item, containment) -> bool | None:
+    """For time and conflict questions (items with `date` or `conflict`), None otherwise: the
+    answer is right (containment) and rests on the article of the expected date (an answer
+    citation carries it, or the answer's `as_of` is it), and every expected conflicting source
+    is shown in the answer's `conflicts`."""
+    date, conflict = getattr(item, "date", None), getattr(item, "conflict", ())
+    if not date and not conflict:
+        return None
+    if answer.get("abstained") or not containment:
+        return False
+    if date and answer.get("as_of") != date and \
+            not any(c.get("date") == date for c in answer.get("citations", [])):
+        return False
+    if conflict:
+        shown = {cl["source"] for c in answer.get("conflicts") or [] for cl in c["claims"]}
+        if not set(conflict) <= shown:
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -213,7 +234,7 @@ METRICS = ("hit", "mrr", "evidence_recall", "ndcg", "answer_in_context", "contex
            "em", "f1", "containment", "token_recall",
            "citation_validity", "citation_precision", "citation_recall", "supported_answer",
            "supported_sentences", "noans_accuracy", "false_abstention", "crag_score", "accuracy",
-           "answer_tokens")
+           "time_ok", "answer_tokens")
 RETRIEVAL = METRICS[:6]
 LOWER_IS_BETTER = frozenset({"false_abstention"})
 NOT_QUALITY = frozenset({"context_tokens", "answer_tokens"})   # costs: reported, never gated

@@ -230,7 +230,8 @@ def _extract_html(path: Path, raw: bytes) -> tuple[str, str | None, str | None]:
                               f"({words} words extracted); save the article as .txt")
         raise IngestError(f"{path}: no article text found in this HTML page ({words} words "
                           "extracted: navigation or scripts only?); save the article as .txt")
-    meta = trafilatura.extract_metadata(raw.decode("utf-8", errors="replace"))
+    meta = trafilatura.extract_metadata(raw.decode("utf-8", errors="replace"),
+                                        date_config=_DATE_CONFIG)
     title = (meta.title or "").strip() or None if meta else None
     date = (meta.date or None) if meta else None
     return text, title, date
@@ -253,3 +254,9 @@ def nesting_depth(raw: bytes) -> int:
         depth = max(0, depth - 1) if m.group(1) else depth + 1
         deepest = max(deepest, depth)
     return deepest
+
+
+# htmldate reads the page's markup (meta tags, JSON-LD, <time>, the URL); its "extensive" search
+# would also guess from any date in the body text, which can be a date the article only mentions.
+# The publication date, not the last edit; no date at all rather than a guessed one.
+_DATE_CONFIG = {"extensive_search": False, "original_date": True, "outputformat": "%Y-%m-%d"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from importlib.metadata import PackageNotFoundError, version
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,12 +50,17 @@ def get_engine(store: str | Path | None = None, settings: Settings | None = None
         return _engines[settings]
 
 
-def query(question: str, *, k: int | None = None, store: str | Path | None = None) -> Answer:
-    """Answer one question from the indexed articles, with cited passages."""
+def query(question: str, *, k: int | None = None, store: str | Path | None = None,
+          as_of: date | None = None, since: date | None = None, until: date | None = None,
+          source: str | None = None) -> Answer:
+    """Answer one question from the indexed articles, with cited passages. `as_of` anchors
+    relative time in the question ("last year"); default: the newest article's date. `since`,
+    `until` (publication dates, inclusive) and `source` (a file name) filter the passages."""
     from .engine import check_question
     settings = Settings.from_env(store=store)
     check_question(question, settings.max_question_chars)   # before loading anything
-    return get_engine(settings=settings).ask(question, k=k)
+    return get_engine(settings=settings).ask(question, k=k, as_of=as_of, since=since,
+                                             until=until, source=source)
 
 
 def __getattr__(name: str):

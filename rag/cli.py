@@ -85,7 +85,10 @@ def _print_json(obj) -> None:
 # ---- commands: args_NAME adds the flags, cmd_NAME runs it -----------------------------------
 
 def args_ingest(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the bundled corpus)")
+    p.add_argument("paths", nargs="*", help="files, folders or page URLs (https://...) "
+                                            "(default: the bundled corpus)")
+    p.add_argument("--feed", action="append", default=[], metavar="URL",
+                   help="an RSS or Atom feed: ingest its new and changed items (repeatable)")
     p.add_argument("--prune", action="store_true", help="drop indexed files that no longer exist")
     p.add_argument("--rebuild", action="store_true", help="delete the index and build it afresh")
     p.add_argument("--chunk-tokens", type=positive_int("--chunk-tokens"),
@@ -95,8 +98,19 @@ def args_ingest(p: argparse.ArgumentParser) -> None:
 
 def cmd_ingest(args, settings: Settings) -> int:
     from ingest.pipeline import ingest_paths
-    report = ingest_paths(args.paths or None, settings, prune=args.prune, rebuild=args.rebuild,
+    from ingest.web import fetch_sources
+    paths, web = fetch_sources(args.paths, args.feed, settings)
+    if web is not None:
+        for line in web.messages:
+            print(line, file=sys.stderr)
+        for url, why in web.failures:
+            print(f"Not fetched {url}: {why}", file=sys.stderr)
+        if not paths:
+            return EXIT_FAILURE if web.failures else EXIT_OK
+    report = ingest_paths(paths or None, settings, prune=args.prune, rebuild=args.rebuild,
                           progress=not args.quiet and not args.json and sys.stderr.isatty())
+    if web is not None:
+        web.commit()        # remembered only once ingested, so a failed run is retried
     for path, why in report.skipped:
         print(f"Skipped {path}: {why}", file=sys.stderr)
     if args.json:
@@ -106,7 +120,7 @@ def cmd_ingest(args, settings: Settings) -> int:
     if report.files_seen <= len(report.skipped):
         print("rag: error: no file could be indexed (see the Skipped lines above)", file=sys.stderr)
         return EXIT_FAILURE
-    return EXIT_OK
+    return EXIT_FAILURE if web is not None and web.failures else EXIT_OK
 
 
 def args_ask(p: argparse.ArgumentParser) -> None:
@@ -114,18 +128,38 @@ def args_ask(p: argparse.ArgumentParser) -> None:
     _output(p, "print the whole answer record as JSON (schema: rag.schemas)",
             "print only the answer text (no sources, notes or timing)")
     _answering(p)
+    p.add_argument("--as-of", type=iso_day, metavar="YYYY-MM-DD",
+                   help="the date relative time in the question (\"last year\") counts from "
+                        "(default: the newest article's date in the index)")
+    p.add_argument("--since", type=iso_day, metavar="YYYY-MM-DD",
+                   help="only articles published on or after this date (undated ones are left out)")
+    p.add_argument("--until", type=iso_day, metavar="YYYY-MM-DD",
+                   help="only articles published on or before this date (undated ones are left out)")
+    p.add_argument("--source", metavar="FILE",
+                   help="only this indexed file (a name from `rag stats --files`)")
+
+
+def iso_day(text: str):
+    """argparse type for --as-of: an ISO date, or a clear usage error."""
+    from datetime import date
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD, "
+                                         "e.g. 2025-01-14") from None
 
 
 def cmd_ask(args, settings: Settings) -> int:
     from .engine import Engine
     from .render import print_answer
+    when = {"as_of": args.as_of, "since": args.since, "until": args.until, "source": args.source}
     with Engine(settings) as engine:
         if args.json:
-            _print_json(engine.ask(args.question).to_dict())
+            _print_json(engine.ask(args.question, **when).to_dict())
         elif args.quiet:
-            print(engine.ask(args.question).text)
+            print(engine.ask(args.question, **when).text)
         else:
-            print_answer(engine.stream(args.question), engine, out=sys.stdout)
+            print_answer(engine.stream(args.question, **when), engine, out=sys.stdout)
     return EXIT_OK
 
 

@@ -14,13 +14,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
+from datetime import date
 from typing import Iterator, Sequence
 
 from .answer import consume
 from .bm25 import ensure_bm25
 from .embed import Embedder
+from .news import annotate, filters, newest_date, question_scope, scope_passages
 from .registry import Parts, make_answerer, make_embedder, make_retriever
-from .retrieve import Retriever, as_passages
+from .retrieve import CANDIDATES, Retriever, as_passages
 from .settings import Settings
 from .store import Store, StoreError, version
 from .types import Answer, Passage
@@ -181,8 +184,13 @@ class Engine:
 
     # --- answering ---------------------------------------------------------------------------
     def stream(self, question: str, *, k: int | None = None,
-               history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
-        """Yields text as it is produced, then the final Answer (with timings)."""
+               history: Sequence[dict] | None = None,
+               as_of: date | None = None, since: date | None = None,
+               until: date | None = None, source: str | None = None) -> Iterator[str | Answer]:
+        """Yields text as it is produced, then the final Answer (with timings). `as_of` anchors
+        relative time in the question ("last year"); default: the newest article's date.
+        `since`, `until` (publication dates, inclusive) and `source` (a file name) filter the
+        passages inside the store's search, so k matching passages are found when any exist."""
         t0 = time.perf_counter()
         _check_open(self)
         q = check_question(question, self.settings.max_question_chars)
@@ -194,10 +202,24 @@ class Engine:
             rewritten = None
         # The rewrite is ours, not the user's: it is not held to the question-length limit.
         snap = self.snapshot()      # one generation for the whole answer
-        passages = self._retrieve(rewritten or q, k, timings=stages, snap=snap)
+        scope = question_scope(rewritten or q, lambda: self._newest_date(snap), as_of)
+        where = filters(since, until, source, known=snap.store.sources)
+        # The deeper list gives room to narrow by time and to find conflicting reports.
+        ranked = self._retrieve(rewritten or q, max(CANDIDATES, k), timings=stages, where=where,
+                                snap=snap)
+        passages, notes = scope_passages(ranked, scope, k)
         t1 = time.perf_counter()
+        # An "As of <date>" answer is known only at the end: such answers are sent whole.
+        hold = scope is not None and scope.latest
         for item in snap.answerer.stream(q, passages, rewritten=rewritten):
             if isinstance(item, Answer):
+                item, extra = annotate(item, scope, ranked)
+                if notes:
+                    item = replace(item, notices=(*item.notices, *notes))
+                if hold and not item.abstained:
+                    yield item.text
+                elif extra:
+                    yield extra
                 t2 = time.perf_counter()
                 timings = {**stages, "retrieve": (t1 - t0) * 1000,
                            "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000}
@@ -209,17 +231,29 @@ class Engine:
                     self._log(final)
                 yield final
                 return
-            yield item
+            if not hold:
+                yield item
 
     def ask(self, question: str, *, k: int | None = None,
-            history: Sequence[dict] | None = None) -> Answer:
+            history: Sequence[dict] | None = None, as_of: date | None = None,
+            since: date | None = None, until: date | None = None,
+            source: str | None = None) -> Answer:
         _check_open(self)
-        return consume(self.stream(question, k=k, history=history),
+        return consume(self.stream(question, k=k, history=history, as_of=as_of, since=since,
+                                   until=until, source=source),
                        f"answerer {self.answerer.name!r}")
 
     def rewrite(self, question: str, history: Sequence[dict]) -> str:
         from .condense import condense
         return condense(question, history, llm=self.llm)
+
+    def _newest_date(self, snap: "_Snapshot") -> date | None:
+        """The newest article date in the index (what "last year" is relative to), read once
+        per store generation."""
+        cached = getattr(self, "_newest", None)
+        if cached is None or cached[0] != snap.version:
+            self._newest = cached = (snap.version, newest_date(snap.store))
+        return cached[1]
 
     def stats(self) -> dict:
         return self.snapshot().store.stats()

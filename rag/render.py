@@ -4,6 +4,7 @@ from __future__ import annotations
 import textwrap
 from typing import IO, Iterable
 
+from .news import show_date
 from .types import Answer
 
 
@@ -42,7 +43,8 @@ def format_sources(answer: Answer, all_passages: bool = False) -> str:
     lines = ["Sources:" if not all_passages else "Passages shown to the answerer:"]
     for p in shown:
         c = p.chunk
-        lines.append(f"  [{p.n}] {c.title or c.source} — {c.source} chars {c.start}-{c.end}")
+        lines.append(f"  [{p.n}] {c.title or c.source} — {c.source}, {show_date(c.date)}, "
+                     f"chars {c.start}-{c.end}")
         # Show the sentence that supports the answer, not just the passage's first lines.
         a, b = answer.highlights.get(p.n, (c.start, c.end))
         quote = c.text[a - c.start:b - c.start]

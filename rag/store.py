@@ -102,7 +102,16 @@ def _meta(c: Chunk, file_sha: str | None) -> dict:
         m["file_sha"] = file_sha
     if c.date:
         m["date"] = c.date
+        if (day := day_number(c.date)) is not None:
+            m["day"] = day      # Chroma compares numbers only: date filters use this
     return m
+
+
+def day_number(iso: str | None) -> int | None:
+    """2025-01-14 -> 20250114, the numeric form date filters compare (None if not a date)."""
+    if iso and len(iso) >= 10 and iso[4] == "-" and iso[7] == "-" and iso[:10].replace("-", "").isdigit():
+        return int(iso[:10].replace("-", ""))
+    return None
 
 
 def _chunk(cid: str, text: str, m: dict) -> Chunk:

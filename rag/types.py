@@ -45,7 +45,7 @@ class Chunk:
     text: str
     start: int
     end: int
-    date: str | None = None
+    date: str | None = None   # the article's publication date (ISO), None when none is given
 
     @staticmethod
     def make(source: str, title: str, article: int, text: str, start: int, end: int,
@@ -67,8 +67,8 @@ class Passage:
 
     def to_dict(self) -> dict:
         c = self.chunk
-        return {"n": self.n, "source": c.source, "title": c.title, "start": c.start,
-                "end": c.end, "text": c.text, "score": float(self.score)}
+        return {"n": self.n, "source": c.source, "title": c.title, "date": c.date,
+                "start": c.start, "end": c.end, "text": c.text, "score": float(self.score)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,8 @@ class Answer:
     answerer: str = ""
     interrupted: bool = False
     confidence: float | None = None   # the answerer's own evidence score; abstains below a threshold
+    conflicts: tuple = ()             # rag.conflicts.Conflict: cited reports that disagree
+    as_of: str | None = None          # for "latest / now" questions: the date the answer speaks as of
     highlights: dict[int, tuple[int, int]] = field(default_factory=dict)  # passage n -> the file
                                       # span of the sentence that supports the answer
 
@@ -145,6 +147,8 @@ class Answer:
                            "supported": s.supported} for s in self.sentences],
             "citations": cites,
             "passages": [p.to_dict() for p in self.passages],
+            "conflicts": [c.to_dict() for c in self.conflicts],
+            "as_of": self.as_of,
             "notices": list(self.notices),
             "timings_ms": {k: round(v, 3) for k, v in self.timings.items()},
         }

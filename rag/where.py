@@ -21,6 +21,9 @@ def metadata(chunk) -> dict[str, Any]:
          "start": chunk.start, "end": chunk.end}
     if chunk.date:
         m["date"] = chunk.date
+        from .store import day_number
+        if (day := day_number(chunk.date)) is not None:
+            m["day"] = day
     return m
 
 

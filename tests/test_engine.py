@@ -67,7 +67,8 @@ def test_retrieval_modes_and_k(engine):
 
 
 def test_default_k_is_above_two(engine):
-    assert len(engine.ask("Who is Khalil Haqqani?").passages) == engine.settings.k > 2
+    # (A question without conflicting reports: those add their passages after the k.)
+    assert len(engine.ask("Who is Hanif Atmar?").passages) == engine.settings.k > 2
 
 
 @pytest.mark.parametrize("bad, match", [("", "empty"), ("   \n", "empty"),

@@ -1,6 +1,7 @@
 """Tests for eval/normalize.py and eval/dataset.py (format: /work/shared/docs/eval.md)."""
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -287,4 +288,48 @@ def test_real_qa_file_composition():
     assert all(len(i.evidence) >= 2 for i in items if i.kind == "multi-hop")
     assert 6 <= sum(i.pinned for i in items) <= 8
     assert {i.source for i in items if i.answerable} == set(load_texts(CORPUS))
-    assert all(i.id == f"q{n:03d}" for n, i in enumerate(items, start=1))
+    qs = [i for i in items if i.id.startswith("q")]
+    assert all(i.id == f"q{n:03d}" for n, i in enumerate(qs, start=1))
+    # Time and conflict questions (issue 11): their own series and metric (time_ok).
+    ts = [i for i in items if i.id.startswith("t")]
+    assert all(i.id == f"t{n:03d}" for n, i in enumerate(ts, start=1))
+    assert len(ts) >= 15 and all(i.date or i.conflict for i in ts)
+    assert len(qs) + len(ts) == len(items)
+
+
+def test_date_and_conflict_fields_are_validated(tmp_path):
+    base = {"id": "t1", "question": "q?", "answers": ["a"], "evidence": ["a"], "source": "x.txt",
+            "answerable": True, "kind": "time"}
+    for extra, reason in [({"date": "2025-13-01"}, "ISO date"), ({"date": 2025}, "ISO date"),
+                          ({"conflict": ["x.txt"]}, "at least two"),
+                          ({"conflict": "x.txt"}, "list of strings")]:
+        f = tmp_path / "bad.jsonl"
+        f.write_text(json.dumps({**base, **extra}) + "\n", encoding="utf-8")
+        with pytest.raises(DatasetError, match=reason):
+            load_qa(f)
+    f = tmp_path / "good.jsonl"
+    f.write_text(json.dumps({**base, "date": "2025-01-14", "conflict": ["a.txt", "b.txt"]}) + "\n",
+                 encoding="utf-8")
+    item = load_qa(f)[0]
+    assert item.date == "2025-01-14" and item.conflict == ("a.txt", "b.txt")
+
+
+def test_time_ok_needs_the_right_date_and_every_conflicting_source():
+    from eval.metrics import time_ok
+
+    class Item:
+        date, conflict = "2025-01-14", ()
+    right = {"abstained": False, "as_of": None, "citations": [{"date": "2025-01-14"}]}
+    assert time_ok(right, Item, True) is True
+    assert time_ok({**right, "citations": [{"date": "2011-10-25"}]}, Item, True) is False
+    assert time_ok(right, Item, False) is False
+
+    class Conflict:
+        date, conflict = None, ("a.txt", "b.txt")
+    shown = {"abstained": False, "conflicts": [{"claims": [{"source": "a.txt"}, {"source": "b.txt"}]}]}
+    assert time_ok(shown, Conflict, True) is True
+    assert time_ok({**shown, "conflicts": []}, Conflict, True) is False
+
+    class Plain:
+        date, conflict = None, ()
+    assert time_ok(right, Plain, True) is None

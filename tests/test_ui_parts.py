@@ -35,7 +35,8 @@ def test_document_and_answer_text_are_escaped_in_every_piece_of_html():
     # The cited passage first, its sentence marked; the other passage folded away after it.
     assert panel.index('id="src-1"') < panel.index("rag-others") < panel.index('id="src-2"')
     assert "<mark>" + render.esc_html(EVIL) + "</mark>" in panel
-    assert "2025-01-14" in panel and "chars 100–" in panel
+    assert "14 January 2025" in panel and "chars 100–" in panel
+    assert "b.txt · chars 0–14 · no date" in panel        # undated: said, not guessed
     assert "rag-unsupported" in render.answer_markdown(a)
     assert "rag-notice" in render.answer_markdown(a)
     assert 'href="#src-1"' in render.answer_markdown(a)

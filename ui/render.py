@@ -83,7 +83,8 @@ def _mark(text: str, start: int, span: tuple[int, int] | None, anchor: str = "")
 
 def _header(p, n: int) -> str:
     c = p.chunk
-    date = f" · {esc_html(c.date)}" if getattr(c, "date", None) else ""
+    from rag.news import show_date     # "14 January 2025", or "no date": never guessed
+    date = f" · {esc_html(show_date(getattr(c, 'date', None)))}"
     return (f'<span class="rag-n">[{n}]</span> <strong>{esc_html(c.title or c.source)}</strong>'
             f'<div class="rag-where">{esc_html(c.source)} · chars {c.start}–{c.end}{date}</div>')
 
