@@ -137,7 +137,9 @@ def check_unmarked(root: Path) -> None:
                          f"{len(gens)} generation folder(s). " + _fixes(root))
     if not gens and root.is_dir():
         foreign = sorted(p.name for p in root.iterdir()
-                         if p.name not in (".lock", CURRENT + ".tmp") and not p.name.startswith(".tmp-"))
+                         # web/: pages `rag ingest URL` fetched before the first index exists
+                         if p.name not in (".lock", CURRENT + ".tmp", "web")
+                         and not p.name.startswith(".tmp-"))
         if foreign:
             hint = (" (it looks like a bare Chroma folder)" if "chroma.sqlite3" in foreign else "")
             raise StoreError(f"{root} is not a rag-news index{hint}: it holds "
