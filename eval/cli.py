@@ -202,9 +202,19 @@ def _headline(summary: dict, out: Path) -> str:
                                           "context_tokens") else name
         lines.append(f"  {label:<24}{'-' if v is None else f'{v:.3f}':>8}  (n={n[name]})")
     lines.append("  labels: " + ", ".join(f"{a}={b}" for a, b in sorted(summary["labels"].items())))
+    lines.append("  by kind: " + ", ".join(_kind_line(kind, v) for kind, v in summary["by_kind"].items()))
     lines.append(f"report: {out / 'report.html'}")
     lines.append(f"        {out / 'report.md'}")
     return "\n".join(lines)
+
+
+def _kind_line(kind: str, v: dict) -> str:
+    """Unanswerable kinds (near-misses, off-topic) report how often they abstained; the others
+    how often the answer holds a gold alias."""
+    m = v["metrics"]
+    name, x = (("abstained", m.get("noans_accuracy")) if m.get("noans_accuracy") is not None
+               else ("containment", m.get("containment")))
+    return f"{kind} {name} {'-' if x is None else f'{x:.2f}'} (n={v['n']})"
 
 
 def _sweep(args, settings) -> int:
