@@ -1,17 +1,21 @@
 """The embedded default answerer: no LLM, just the retrieved passages' own sentences.
 
-Every sentence of every passage is scored against the question; the best ones become the answer,
-each cited with its passage number. Being verbatim, each answer sentence is supported by the
-passage it cites by construction. When even the best sentence is weak evidence, the answerer
-abstains: a structured flag, with a plain message for people.
+Every sentence of every passage is scored against the question; the best one becomes the answer,
+cited with its passage number. Being verbatim, each answer sentence is supported by the passage
+it cites by construction. Whether to answer at all is a separate decision, made by a small
+calibrated model over several signals (rag.confidence): when the evidence is weak, or the best
+sentence lacks what the question asks for, the answerer abstains (a structured flag, the reason,
+and a plain message for people).
 
-Scoring (weights tuned on eval/data/qa.jsonl by bench/tune_extractive.py; see the README):
-  coverage  share of the question's content terms, weighted by IDF, found in the sentence
-            (its article title and the sentence before it count at half weight, because news
-            sentences say "he said" and leave the subject to the context)
-  dense     cosine similarity of sentence and question embeddings (catches paraphrase)
-  type      the sentence holds what the question asks for (a number, a date, a name)
-  rank      a small prior for sentences from higher-ranked passages
+Sentence scoring (weights tuned by bench/tune_extractive.py; see the README):
+  coverage   share of the question's content terms, weighted by IDF, found in the sentence
+             (its article title and the sentence before it count at half weight, because news
+             sentences say "he said" and leave the subject to the context)
+  predicate  share of the question's non-name terms ("killed", "released", "signed") found in
+             the sentence itself: the asked relation, not only the topic
+  dense      cosine similarity of sentence and question embeddings (catches paraphrase)
+  type       the sentence holds what the question asks for (a number, a date, a name)
+  rank       a small prior for sentences from higher-ranked passages
 """
 from __future__ import annotations
 
@@ -24,20 +28,31 @@ import numpy as np
 from . import text as T
 from .answer import ABSTAIN_TEXT
 from .citations import verify
+from .confidence import Decision, decide
 from .types import Answer, Passage, Sentence
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    """Weights and thresholds. The defaults were tuned by `bench/tune_extractive.py` on the
-    even-numbered questions of eval/data/qa.jsonl (CRAG score), and checked on the odd ones."""
+    """Sentence-scoring weights, tuned by `bench/tune_extractive.py` on the even-numbered
+    questions of eval/data/qa.jsonl and checked on the odd ones."""
     coverage: float = 0.45
-    dense: float = 0.35
+    dense: float = 0.2
     rank: float = 0.05
+    predicate: float = 0.2
     context: float = 0.5        # weight of terms found only in the title / previous sentence
-    type_gate: float = 0.5      # score multiplier when the question asks for a kind of thing
+    type_gate: float = 0.3      # score multiplier when the question asks for a kind of thing
                                 # (a year, a number, a name) that the sentence does not hold
     second_ratio: float = 0.8   # a runner-up sentence joins the answer when this close to the best
-    threshold: float = 0.316    # abstain below this confidence
+    second_other: bool = True  # ... even from another passage (a second citation)
+    threshold: float | None = None   # override the confidence model's threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Question-level signals, shared by all its sentences."""
+    kind: str | None      # the answer type the wording asks for (rag.text.expected_type)
+    unknown: float        # IDF-weighted share of the question's terms no article contains
+    n_terms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +65,13 @@ class Feature:
     type: float
     prior: float
     typed: bool
+    predicate: float = 1.0    # share of non-name question weight found in the sentence itself
+    missing: float = 0.0      # the rarest question term found neither in it nor its context,
+                              # as a share of the question's weight
 
     def score(self, p: Params) -> float:
         base = (p.coverage * (self.coverage + p.context * self.context) + p.dense * self.dense
-                + p.rank * self.prior)
+                + p.rank * self.prior + p.predicate * self.predicate)
         return base * (p.type_gate if self.typed and not self.type else 1.0)
 
 
@@ -74,37 +92,57 @@ class ExtractiveAnswerer:
         yield answer.text
         yield answer
 
+    def margin(self, question: str, passages: Sequence[Passage]) -> float:
+        """How far above its abstention threshold an answer from `passages` would be."""
+        query, feats = features(question, passages, self.embedder, self.idf)
+        d = choose(query, feats, self.params)[1]
+        return d.confidence - d.threshold
+
     def answer(self, question: str, passages: Sequence[Passage], *,
                rewritten: str | None = None) -> Answer:
         t0 = time.perf_counter()
-        feats = features(rewritten or question, passages, self.embedder, self.idf)
-        chosen, confidence = choose(feats, self.params)
+        query, feats = features(rewritten or question, passages, self.embedder, self.idf)
+        chosen, decision = choose(query, feats, self.params)
         base = dict(question=question, passages=tuple(passages), rewritten=rewritten,
-                    answerer=self.name, confidence=round(float(confidence), 4),
+                    answerer=self.name, confidence=round(float(decision.confidence), 4),
                     timings={"answer": (time.perf_counter() - t0) * 1000})
         if not chosen:
-            return Answer(text=ABSTAIN_TEXT, abstained=True, **base)
+            return Answer(text=ABSTAIN_TEXT, abstained=True,
+                          abstain_reason=decision.reason, **base)
         by_n = {p.n: p.chunk.text for p in passages}
         # Quoted sentences are supported by construction; checking them with the same verifier
         # the LLM's sentences go through keeps "supported" one definition, not two.
         sentences = tuple(Sentence(f.text, (f.n,), verify(f.text, [by_n[f.n]])) for f in chosen)
         text = " ".join(f"{f.text} [{f.n}]" for f in chosen)
-        return Answer(text=text, abstained=False, sentences=sentences, **base)
+        notices = (f"weak evidence (confidence {decision.confidence:.2f}): check the source",) \
+            if decision.weak else ()
+        return Answer(text=text, abstained=False, sentences=sentences, notices=notices, **base)
 
 
-def choose(feats: Sequence[Feature], p: Params) -> tuple[list[Feature], float]:
-    """The answer sentences (best first) and the confidence; no sentences means abstain."""
-    if not feats:
-        return [], 0.0
+def choose(query: Query | None, feats: Sequence[Feature],
+           p: Params) -> tuple[list[Feature], Decision]:
+    """The answer sentences (best first) and the decision; no sentences means abstain."""
+    if not feats or query is None:
+        return [], Decision(0.0, "no_evidence" if query else "no_terms")
+    chosen, best, second = pick(feats, p)
+    decision = decide(query, chosen[0], best, second, p.threshold)
+    return ([] if decision.abstain else chosen), decision
+
+
+def pick(feats: Sequence[Feature], p: Params) -> tuple[list[Feature], float, float]:
+    """The best sentence, plus a runner-up when it is nearly as good; and the top two scores."""
     scored = sorted(((f.score(p), i) for i, f in enumerate(feats)), reverse=True)
-    best = scored[0][0]
-    if best < p.threshold:
-        return [], best
-    chosen = [feats[scored[0][1]]]
+    best = feats[scored[0][1]]
+    second = scored[1][0] if len(scored) > 1 else 0.0
+    chosen = [best]
+    # A runner-up from another passage adds a citation, which must add support; by default
+    # only one from the passage already cited joins (citation precision; see the README).
     for sc, i in scored[1:2]:
-        if sc >= p.second_ratio * best and feats[i].text != chosen[0].text:
-            chosen.append(feats[i])
-    return chosen, best
+        f = feats[i]
+        if (sc >= p.second_ratio * scored[0][0] and f.text != best.text
+                and (p.second_other or f.n == best.n)):
+            chosen.append(f)
+    return chosen, scored[0][0], second
 
 
 def _uniform(term: str) -> float:
@@ -112,14 +150,23 @@ def _uniform(term: str) -> float:
 
 
 def features(query: str, passages: Sequence[Passage], embedder,
-             idf: Callable[[str], float]) -> list[Feature]:
+             idf: Callable[[str], float]) -> tuple[Query | None, list[Feature]]:
     q_terms = set(T.terms(query))
-    if not q_terms or not passages:
-        return []
+    if not q_terms:
+        return None, []
     weights = {t: idf(t) for t in q_terms}
     total = sum(weights.values()) or 1.0
     names = T.name_groups(query)
+    name_terms = {t for n in T.names(query) for t in T.terms(n)}
+    pred_terms = q_terms - name_terms
+    pred_total = sum(weights[t] for t in pred_terms)
     kind = T.expected_type(query)
+    # A term no chunk contains gets the largest IDF there is, the IDF of a term that cannot
+    # occur (""); uniform weights (no index) know of no unknown terms.
+    unseen = idf("")
+    unknown = (sum(weights[t] for t in q_terms if weights[t] >= unseen) / total
+               if idf is not _uniform else 0.0)
+    q = Query(kind, unknown, len(q_terms))
     raw: list[tuple] = []
     for rank, p in enumerate(passages):
         title_terms = set(T.terms(p.chunk.title))
@@ -133,11 +180,14 @@ def features(query: str, passages: Sequence[Passage], embedder,
                 around = found | (q_terms & (title_terms | prev))
                 ctx = max(0.0, T.name_credit(around, names, weights) / total - cov)
                 typ = 1.0 if T.has_type(sent, kind, query) else 0.0
-                raw.append((p.n, sent, cov, ctx, typ, 1.0 / (1.0 + rank)))
+                pred = (sum(weights[t] for t in pred_terms & own) / pred_total
+                        if pred_total else 1.0)
+                miss = max((weights[t] for t in q_terms - around), default=0.0) / total
+                raw.append((p.n, sent, cov, ctx, typ, 1.0 / (1.0 + rank), pred, miss))
             prev = own
     if not raw:
-        return []
+        return q, []
     vecs = embedder.embed([query] + [r[1] for r in raw])
     dense = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
-    return [Feature(n, sent, cov, ctx, float(d), typ, prior, kind is not None)
-            for (n, sent, cov, ctx, typ, prior), d in zip(raw, dense)]
+    return q, [Feature(n, sent, cov, ctx, float(d), typ, prior, kind is not None, pred, miss)
+               for (n, sent, cov, ctx, typ, prior, pred, miss), d in zip(raw, dense)]

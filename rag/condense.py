@@ -13,7 +13,7 @@ dropped turns (rag.chat).
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import tokens
 from .text import names
@@ -24,10 +24,12 @@ ANSWER_TOKENS_IN_PROMPT = 120   # an earlier answer, cut to its start in the con
 _PRONOUNS = {"he": "", "him": "", "she": "", "they": "", "them": "", "it": "",
              "his": "'s", "her": "'s", "their": "'s", "its": "'s"}
 _PRONOUN_RE = re.compile(r"\b(" + "|".join(_PRONOUNS) + r")\b", re.IGNORECASE)
+_PERSONAL_RE = re.compile(r"\b(he|him|his|she|her)\b", re.IGNORECASE)
 _FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|why|how come|then|so)\b", re.I)
 
 
-def condense(question: str, history: Sequence[dict], *, llm=None) -> str:
+def condense(question: str, history: Sequence[dict], *, llm=None,
+             fit: Callable[[str], float] | None = None) -> str:
     """A standalone form of `question`. `llm` is the engine's LLMClient (rag.llm_client), or
     None offline; without one, or if the model fails, the deterministic method answers. The
     current question is never cut."""
@@ -38,7 +40,7 @@ def condense(question: str, history: Sequence[dict], *, llm=None) -> str:
         rewritten = _with_llm(question, history, llm)
         if rewritten:
             return rewritten
-    return carry_entities(question, history)
+    return carry_entities(question, history, fit)
 
 
 def needs_context(question: str) -> bool:
@@ -46,17 +48,61 @@ def needs_context(question: str) -> bool:
                 or not names(question))
 
 
-def carry_entities(question: str, history: Sequence[dict]) -> str:
-    """The deterministic rewrite: resolve pronouns to the most recent main entity, else append
-    the previous turn's entities."""
+def carry_entities(question: str, history: Sequence[dict],
+                   fit: Callable[[str], float] | None = None) -> str:
+    """The deterministic rewrite: resolve pronouns to an entity of the earlier turns, else
+    append the previous turn's entities.
+
+    "he" after a turn that named two people is ambiguous ("What did Richard Bennett say?",
+    "And Albares?", then "What post does he hold at the UN?"). The main entity of the last
+    question is taken, unless `fit` (a standalone question -> a margin, positive when the
+    articles answer it; the engine passes the extractive answerer's confidence minus its
+    threshold) says the question is not answerable about it but is about another entity of the
+    last exchange: the one that fits the question's predicate.
+    """
     subject, context = _recent_entities(history)
     if not subject:
         return question
     if _PRONOUN_RE.search(question):
-        return _PRONOUN_RE.sub(lambda m: subject + _PRONOUNS[m.group(1).lower()], question)
+        if fit is not None:
+            earlier = [n for t in reversed(history) if t.get("role") == "user" for n in names(_text(t))]
+            pool = list(dict.fromkeys(list(context) + earlier))
+            subject = _best_fit(question, _candidates(pool, question), fit)
+        return _substitute(question, subject)
     if names(question):      # "What about Spain?": a new subject; only the model can do better
         return question
     return f"{question.rstrip()} ({', '.join(context[:3])})"
+
+
+MAX_CANDIDATES = 4
+
+
+def _substitute(question: str, subject: str) -> str:
+    return _PRONOUN_RE.sub(lambda m: subject + _PRONOUNS[m.group(1).lower()], question)
+
+
+def _best_fit(question: str, cands: list[str], fit: Callable[[str], float]) -> str:
+    """The first candidate if the articles answer the question about it, else the one they
+    answer it about best; the first when they answer it about none. A close call keeps the
+    first: the measure is noisy, the last question's subject is the usual referent."""
+    first = fit(_substitute(question, cands[0])) if len(cands) > 1 else 1.0
+    if first >= 0:
+        return cands[0]
+    score, i = max((fit(_substitute(question, c)), i) for i, c in enumerate(cands[1:], 1))
+    return cands[i] if score >= 0 else cands[0]
+
+
+def _candidates(context: Sequence[str], question: str) -> list[str]:
+    """Entities a pronoun may stand for: the names of the last exchange, without the question's
+    own names, abbreviations ("Lt") and a name that is part of a longer one listed. "he", "she"
+    and "his" stand for people: full names ("Hanif Atmar") when there are any, not "Pakistan"."""
+    own = set(names(question))
+    out = [n for n in context if n not in own and len(n) >= 3 and not n.isupper()
+           and not any(n in other for other in context if other != n)]
+    if _PERSONAL_RE.search(question):
+        people = [n for n in out if " " in n or "-" in n]
+        out = people or out
+    return out[:MAX_CANDIDATES] or list(context[:1])
 
 
 def _recent_entities(history: Sequence[dict]) -> tuple[str | None, list[str]]:

@@ -28,12 +28,24 @@ def print_answer(stream: Iterable, engine=None, out: IO[str] | None = None,
     unsupported = [s.text for s in final.sentences if not s.supported]
     for s in unsupported:
         out.write(f"  ! not supported by its cited passage: {_short(s, 90)}\n")
+    if final.abstained and final.abstain_reason in WHY:
+        out.write(f"  (why: {WHY[final.abstain_reason]})\n")
     for note in final.notices:
         out.write(f"  note: {note}\n")
     if sources:
         out.write(format_sources(final))
     out.write(f"  [{final.answerer or 'answerer'}; {final.timings.get('total', 0):.0f} ms]\n")
     return final
+
+
+# The answerer's abstain reasons (rag.confidence), said for people.
+WHY = {"off_topic": "most of the question's words occur in no indexed article",
+       "type_missing": "the closest sentence does not hold what the question asks for "
+                       "(a number, a date, a name)",
+       "predicate_missing": "the closest sentence is on the topic but not about what is asked",
+       "weak_evidence": "the closest sentences are weak evidence",
+       "no_evidence": "nothing relevant was retrieved",
+       "no_terms": "the question has no searchable words"}
 
 
 def format_sources(answer: Answer, all_passages: bool = False) -> str:

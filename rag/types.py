@@ -111,6 +111,7 @@ class Answer:
     as_of: str | None = None          # for "latest / now" questions: the date the answer speaks as of
     highlights: dict[int, tuple[int, int]] = field(default_factory=dict)  # passage n -> the file
                                       # span of the sentence that supports the answer
+    abstain_reason: str | None = None  # which check failed when it abstained (rag.confidence)
 
     @property
     def citations(self) -> tuple[Passage, ...]:
@@ -143,6 +144,7 @@ class Answer:
             "answerer": self.answerer,
             "interrupted": self.interrupted,
             "confidence": self.confidence,
+            "abstain_reason": self.abstain_reason,
             "sentences": [{"text": s.text, "citations": list(s.citations),
                            "supported": s.supported} for s in self.sentences],
             "citations": cites,
