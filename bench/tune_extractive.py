@@ -62,7 +62,7 @@ def candidates(rows, p: Params):
     """Per question: (feature vector or None, correct-if-answered)."""
     out = []
     for it, query, feats in rows:
-        if not feats or query is None:
+        if not feats or query is None or query.unknown >= C.OFF_TOPIC_GATE:
             out.append((None, False, it))
             continue
         chosen, best, second = pick(feats, p)
