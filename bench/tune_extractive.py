@@ -66,6 +66,9 @@ def candidates(rows, p: Params):
             out.append((None, False, it))
             continue
         chosen, best, second = pick(feats, p)
+        if chosen[0].missing_name >= C.MISSING_GATE:
+            out.append((None, False, it))
+            continue
         ok = it.answerable and contains_alias(" ".join(f.text for f in chosen), it.answers)
         out.append((C.vector(query, chosen[0], best, second), ok, it))
     return out

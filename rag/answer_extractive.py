@@ -68,6 +68,7 @@ class Feature:
     predicate: float = 1.0    # share of non-name question weight found in the sentence itself
     missing: float = 0.0      # the rarest question term found neither in it nor its context,
                               # as a share of the question's weight
+    missing_name: float = 0.0   # the same, for the question's names only
 
     def score(self, p: Params) -> float:
         base = (p.coverage * (self.coverage + p.context * self.context) + p.dense * self.dense
@@ -91,12 +92,6 @@ class ExtractiveAnswerer:
         answer = self.answer(question, passages, rewritten=rewritten)
         yield answer.text
         yield answer
-
-    def margin(self, question: str, passages: Sequence[Passage]) -> float:
-        """How far above its abstention threshold an answer from `passages` would be."""
-        query, feats = features(question, passages, self.embedder, self.idf)
-        d = choose(query, feats, self.params)[1]
-        return d.confidence - d.threshold
 
     def answer(self, question: str, passages: Sequence[Passage], *,
                rewritten: str | None = None) -> Answer:
@@ -182,12 +177,14 @@ def features(query: str, passages: Sequence[Passage], embedder,
                 typ = 1.0 if T.has_type(sent, kind, query) else 0.0
                 pred = (sum(weights[t] for t in pred_terms & own) / pred_total
                         if pred_total else 1.0)
-                miss = max((weights[t] for t in q_terms - around), default=0.0) / total
-                raw.append((p.n, sent, cov, ctx, typ, 1.0 / (1.0 + rank), pred, miss))
+                unmatched = q_terms - around
+                miss = max((weights[t] for t in unmatched), default=0.0) / total
+                miss_name = max((weights[t] for t in unmatched & name_terms), default=0.0) / total
+                raw.append((p.n, sent, cov, ctx, typ, 1.0 / (1.0 + rank), pred, miss, miss_name))
             prev = own
     if not raw:
         return q, []
     vecs = embedder.embed([query] + [r[1] for r in raw])
     dense = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
-    return q, [Feature(n, sent, cov, ctx, float(d), typ, prior, kind is not None, pred, miss)
-               for (n, sent, cov, ctx, typ, prior, pred, miss), d in zip(raw, dense)]
+    return q, [Feature(n, sent, cov, ctx, float(d), typ, prior, kind is not None, pred, miss, mn)
+               for (n, sent, cov, ctx, typ, prior, pred, miss, mn), d in zip(raw, dense)]

@@ -13,7 +13,7 @@ dropped turns (rag.chat).
 from __future__ import annotations
 
 import re
-from typing import Callable, Sequence
+from typing import Sequence
 
 from . import tokens
 from .text import names
@@ -28,8 +28,7 @@ _PERSONAL_RE = re.compile(r"\b(he|him|his|she|her)\b", re.IGNORECASE)
 _FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|why|how come|then|so)\b", re.I)
 
 
-def condense(question: str, history: Sequence[dict], *, llm=None,
-             fit: Callable[[str], float] | None = None) -> str:
+def condense(question: str, history: Sequence[dict], *, llm=None) -> str:
     """A standalone form of `question`. `llm` is the engine's LLMClient (rag.llm_client), or
     None offline; without one, or if the model fails, the deterministic method answers. The
     current question is never cut."""
@@ -40,7 +39,7 @@ def condense(question: str, history: Sequence[dict], *, llm=None,
         rewritten = _with_llm(question, history, llm)
         if rewritten:
             return rewritten
-    return carry_entities(question, history, fit)
+    return carry_entities(question, history)
 
 
 def needs_context(question: str) -> bool:
@@ -48,27 +47,16 @@ def needs_context(question: str) -> bool:
                 or not names(question))
 
 
-def carry_entities(question: str, history: Sequence[dict],
-                   fit: Callable[[str], float] | None = None) -> str:
+def carry_entities(question: str, history: Sequence[dict]) -> str:
     """The deterministic rewrite: resolve pronouns to an entity of the earlier turns, else
-    append the previous turn's entities.
-
-    "he" after a turn that named two people is ambiguous ("What did Richard Bennett say?",
-    "And Albares?", then "What post does he hold at the UN?"). The main entity of the last
-    question is taken, unless `fit` (a standalone question -> a margin, positive when the
-    articles answer it; the engine passes the extractive answerer's confidence minus its
-    threshold) says the question is not answerable about it but is about another entity of the
-    last exchange: the one that fits the question's predicate.
-    """
+    append the previous turn's entities. "he/she/his" go to a person: the main entity of the
+    last question when it is a full name, else the first full name of the last exchange
+    ("Who met Pakistan's envoy Mohammad Sadiq?" -> "What did he say?" is about Sadiq)."""
     subject, context = _recent_entities(history)
     if not subject:
         return question
     if _PRONOUN_RE.search(question):
-        if fit is not None:
-            earlier = [n for t in reversed(history) if t.get("role") == "user" for n in names(_text(t))]
-            pool = list(dict.fromkeys(list(context) + earlier))
-            subject = _best_fit(question, _candidates(pool, question), fit)
-        return _substitute(question, subject)
+        return _substitute(question, _candidates(subject, context, question)[0])
     if names(question):      # "What about Spain?": a new subject; only the model can do better
         return question
     return f"{question.rstrip()} ({', '.join(context[:3])})"
@@ -81,28 +69,19 @@ def _substitute(question: str, subject: str) -> str:
     return _PRONOUN_RE.sub(lambda m: subject + _PRONOUNS[m.group(1).lower()], question)
 
 
-def _best_fit(question: str, cands: list[str], fit: Callable[[str], float]) -> str:
-    """The first candidate if the articles answer the question about it, else the one they
-    answer it about best; the first when they answer it about none. A close call keeps the
-    first: the measure is noisy, the last question's subject is the usual referent."""
-    first = fit(_substitute(question, cands[0])) if len(cands) > 1 else 1.0
-    if first >= 0:
-        return cands[0]
-    score, i = max((fit(_substitute(question, c)), i) for i, c in enumerate(cands[1:], 1))
-    return cands[i] if score >= 0 else cands[0]
-
-
-def _candidates(context: Sequence[str], question: str) -> list[str]:
-    """Entities a pronoun may stand for: the names of the last exchange, without the question's
-    own names, abbreviations ("Lt") and a name that is part of a longer one listed. "he", "she"
-    and "his" stand for people: full names ("Hanif Atmar") when there are any, not "Pakistan"."""
+def _candidates(subject: str, pool: Sequence[str], question: str) -> list[str]:
+    """Entities a pronoun may stand for, the usual referent first: the main entity of the last
+    question, or for "he/she/his" its first full name ("Mohammad Sadiq", not "Pakistan"). Then
+    the other names of the earlier turns, without the question's own names, abbreviations
+    ("Lt") and names that are part of a longer one listed."""
     own = set(names(question))
-    out = [n for n in context if n not in own and len(n) >= 3 and not n.isupper()
-           and not any(n in other for other in context if other != n)]
-    if _PERSONAL_RE.search(question):
-        people = [n for n in out if " " in n or "-" in n]
-        out = people or out
-    return out[:MAX_CANDIDATES] or list(context[:1])
+    pool = [n for n in pool if n not in own and len(n) >= 3 and not n.isupper()]
+    personal = bool(_PERSONAL_RE.search(question))
+    full = [n for n in pool if " " in n or "-" in n]
+    first = full[0] if personal and full and " " not in subject and "-" not in subject else subject
+    rest = [n for n in (full if personal and full else pool)
+            if n != first and not any(n in other for other in pool if other != n)]
+    return ([first] + rest)[:MAX_CANDIDATES]
 
 
 def _recent_entities(history: Sequence[dict]) -> tuple[str | None, list[str]]:

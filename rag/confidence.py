@@ -10,6 +10,7 @@ and its threshold picked there for CRAG score; the odd-numbered questions are th
 
 When the answerer abstains, `reason` names the check that failed, for `rag ask --json` and logs:
   off_topic          most of the question's words occur in no indexed article
+  topic_missing      a rare word of the question (a name) is not where the best sentence is
   type_missing       the question asks for a number / date / name / place the sentence lacks
   predicate_missing  the sentence matches the topic but not what is asked about it
   weak_evidence      none of the above alone, but the combined evidence is too weak
@@ -34,7 +35,12 @@ OFF_TOPIC_SHARE = 0.34  # for naming the reason only
 # too little, having seen few such questions; on the tuning half the gate catches 7 of 10
 # off-topic questions and one answerable one (a paraphrase in words the articles never use).
 OFF_TOPIC_GATE = 0.5
-REASONS = ("off_topic", "type_missing", "predicate_missing", "weak_evidence", "no_evidence",
+# And one after choosing the sentence: when a name in the question carrying 30% of its weight
+# ("France", "Tajikistan") is in neither the sentence, its title nor the sentence before, the
+# sentence is about something else ("What is the capital of France?" is not answered by "Kabul,
+# the capital city of Afghanistan").
+MISSING_GATE = 0.3
+REASONS = ("off_topic", "topic_missing", "type_missing", "predicate_missing", "weak_evidence", "no_evidence",
            "no_terms")
 
 
@@ -71,6 +77,8 @@ def decide(query, best, score: float, second: float, threshold: float | None = N
     conf = probability(vector(query, best, score, second), weights, bias)
     if query.unknown >= OFF_TOPIC_GATE:
         return Decision(min(conf, t / 2), "off_topic", t)
+    if best.missing_name >= MISSING_GATE:
+        return Decision(min(conf, t / 2), "topic_missing", t)
     if conf >= t:
         return Decision(conf, None, t)
     return Decision(conf, reason(query, best), t)

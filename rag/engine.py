@@ -245,14 +245,7 @@ class Engine:
 
     def rewrite(self, question: str, history: Sequence[dict]) -> str:
         from .condense import condense
-        return condense(question, history, llm=self.llm, fit=self._fit)
-
-    def _fit(self, question: str) -> float:
-        """Positive when the articles answer a candidate rewrite (the offline pronoun resolver
-        tries the entities of the earlier turns), higher the better; 0 when the answerer cannot
-        tell."""
-        margin = getattr(self.answerer, "margin", None)
-        return 0.0 if margin is None else margin(question, self._retrieve(question, self.settings.k))
+        return condense(question, history, llm=self.llm)
 
     def _newest_date(self, snap: "_Snapshot") -> date | None:
         """The newest article date in the index (what "last year" is relative to), read once

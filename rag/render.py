@@ -40,6 +40,8 @@ def print_answer(stream: Iterable, engine=None, out: IO[str] | None = None,
 
 # The answerer's abstain reasons (rag.confidence), said for people.
 WHY = {"off_topic": "most of the question's words occur in no indexed article",
+       "topic_missing": "the closest sentence is not about a name or rare word the question "
+                        "asks about",
        "type_missing": "the closest sentence does not hold what the question asks for "
                        "(a number, a date, a name)",
        "predicate_missing": "the closest sentence is on the topic but not about what is asked",
