@@ -24,7 +24,6 @@ ANSWER_TOKENS_IN_PROMPT = 120   # an earlier answer, cut to its start in the con
 _PRONOUNS = {"he": "", "him": "", "she": "", "they": "", "them": "", "it": "",
              "his": "'s", "her": "'s", "their": "'s", "its": "'s"}
 _PRONOUN_RE = re.compile(r"\b(" + "|".join(_PRONOUNS) + r")\b", re.IGNORECASE)
-_PERSONAL_RE = re.compile(r"\b(he|him|his|she|her)\b", re.IGNORECASE)
 _FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|why|how come|then|so)\b", re.I)
 
 
@@ -48,40 +47,16 @@ def needs_context(question: str) -> bool:
 
 
 def carry_entities(question: str, history: Sequence[dict]) -> str:
-    """The deterministic rewrite: resolve pronouns to an entity of the earlier turns, else
-    append the previous turn's entities. "he/she/his" go to a person: the main entity of the
-    last question when it is a full name, else the first full name of the last exchange
-    ("Who met Pakistan's envoy Mohammad Sadiq?" -> "What did he say?" is about Sadiq)."""
+    """The deterministic rewrite: resolve pronouns to the most recent main entity, else append
+    the previous turn's entities."""
     subject, context = _recent_entities(history)
     if not subject:
         return question
     if _PRONOUN_RE.search(question):
-        return _substitute(question, _candidates(subject, context, question)[0])
+        return _PRONOUN_RE.sub(lambda m: subject + _PRONOUNS[m.group(1).lower()], question)
     if names(question):      # "What about Spain?": a new subject; only the model can do better
         return question
     return f"{question.rstrip()} ({', '.join(context[:3])})"
-
-
-MAX_CANDIDATES = 4
-
-
-def _substitute(question: str, subject: str) -> str:
-    return _PRONOUN_RE.sub(lambda m: subject + _PRONOUNS[m.group(1).lower()], question)
-
-
-def _candidates(subject: str, pool: Sequence[str], question: str) -> list[str]:
-    """Entities a pronoun may stand for, the usual referent first: the main entity of the last
-    question, or for "he/she/his" its first full name ("Mohammad Sadiq", not "Pakistan"). Then
-    the other names of the earlier turns, without the question's own names, abbreviations
-    ("Lt") and names that are part of a longer one listed."""
-    own = set(names(question))
-    pool = [n for n in pool if n not in own and len(n) >= 3 and not n.isupper()]
-    personal = bool(_PERSONAL_RE.search(question))
-    full = [n for n in pool if " " in n or "-" in n]
-    first = full[0] if personal and full and " " not in subject and "-" not in subject else subject
-    rest = [n for n in (full if personal and full else pool)
-            if n != first and not any(n in other for other in pool if other != n)]
-    return ([first] + rest)[:MAX_CANDIDATES]
 
 
 def _recent_entities(history: Sequence[dict]) -> tuple[str | None, list[str]]:

@@ -113,7 +113,7 @@ def rerank(question: str, ranked: Sequence[tuple[Chunk, float]], k: int, embedde
     top = list(ranked[:max(RERANK_DEPTH, k)])
     best: dict[int, float] = {}
     params = Params()
-    for f in features(question, as_passages(top), embedder, idf):
+    for f in features(question, as_passages(top), embedder, idf)[1]:
         best[f.n] = max(best.get(f.n, 0.0), f.score(params))
     by_sentence = sorted(range(len(top)), key=lambda i: -best.get(i + 1, 0.0))
     score = {i: 1.0 / (RRF_K + i + 1) for i in range(len(top))}

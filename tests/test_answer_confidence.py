@@ -1,12 +1,10 @@
-"""The extractive answerer's answer-or-abstain decision (rag.confidence), its reasons, and the
-offline pronoun resolver that tries each entity of the earlier turns."""
+"""The extractive answerer's answer-or-abstain decision (rag.confidence) and its reasons."""
 from __future__ import annotations
 
 import io
 
 from rag import confidence as C
 from rag.answer_extractive import Feature, Query
-from rag.condense import carry_entities
 from rag.render import WHY, print_answer
 from rag.schemas import schema
 
@@ -67,23 +65,3 @@ def test_cli_rendering_says_why_it_abstained(engine):
     a = print_answer(engine.stream("How do I bake sourdough bread at home?"), out=out)
     assert a.abstained
     assert f"(why: {WHY['off_topic']})" in out.getvalue()
-
-
-HISTORY = [{"role": "user", "content": "What did Hanif Atmar say about Mullah Baradar?"},
-           {"role": "assistant", "content": "Hanif Atmar says he travelled to Pakistan 10 times "
-                                            "to secure the release of Mullah Abdul Ghani Baradar. [1]"}]
-
-
-def test_he_goes_to_the_last_questions_main_person():
-    assert carry_entities("When was he arrested?", HISTORY) == "When was Hanif Atmar arrested?"
-
-
-def test_personal_pronouns_prefer_people_to_places():
-    history = [{"role": "user", "content": "Who met Pakistan's envoy Mohammad Sadiq in Kabul?"}]
-    # the old resolver took the first name, "Pakistan"
-    assert carry_entities("What did he say?", history) == "What did Mohammad Sadiq say?"
-
-
-def test_it_may_still_be_a_place():
-    history = [{"role": "user", "content": "Who met Pakistan's envoy Mohammad Sadiq in Kabul?"}]
-    assert carry_entities("How long is its border?", history) == "How long is Pakistan's border?"
