@@ -203,6 +203,6 @@ def test_upload_in_the_side_panel_then_ask_a_follow_up_about_it(page, tmp_path):
     bot = ask(page, "Who is the curator of the Brogdale cider museum?")
     assert "Halvorsen" in bot.inner_text()
     assert "orchard_news.md" in page.locator("#sources .rag-src").first.inner_text()
-    bot = ask(page, "How many presses does it hold?")
+    bot = ask(page, "How many cider presses does it hold?")
     assert "312" in bot.inner_text()
     expect(page.locator("#chat")).to_contain_text("Searched for")
