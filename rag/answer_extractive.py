@@ -28,7 +28,7 @@ import numpy as np
 from . import text as T
 from .answer import ABSTAIN_TEXT
 from .citations import verify
-from .confidence import Decision, decide
+from .confidence import THRESHOLD, Decision, decide
 from .types import Answer, Passage, Sentence
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class Params:
                                 # (a year, a number, a name) that the sentence does not hold
     second_ratio: float = 0.8   # a runner-up sentence joins the answer when this close to the best
     second_other: bool = True  # ... even from another passage (a second citation)
-    threshold: float | None = None   # override the confidence model's threshold
+    threshold: float = THRESHOLD     # the confidence model's threshold (rag/confidence.py)
 
 
 @dataclass(frozen=True, slots=True)
