@@ -238,9 +238,12 @@ def _lead_names(para: str) -> set[str] | None:
         return None
     out: set[str] = set()
     for name in T.full_names(T.first_sentence(para)):
-        parts = [w for w in name.split() if w.lower() not in _CALENDAR]
-        parts = [t for t in T.stem([w.lower() for w in parts]) if len(t) >= 3
-                 and t not in T.stopwords()]
+        if " " not in name:
+            continue               # "al-Qaeda": one word, however hyphenated
+        # The same words _terms() counts, so a name's parts compare with the piece's terms.
+        words = [w for w in T.content_words(name, extra_stop=T.SEGMENT_STOP, min_len=3)
+                 if w.lower() not in _CALENDAR]
+        parts = set(T.stem([w.lower() for w in words]))
         if len(parts) >= 2:
             out.update(parts)
     return out
