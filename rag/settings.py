@@ -19,7 +19,10 @@ def default_store() -> Path:
 
 
 def default_corpus() -> Path:
-    return PROJECT_ROOT / "data" / "articles"
+    # A source checkout (or editable install) has the bundled articles beside the package; a
+    # wheel installed into site-packages does not, so the project folder one runs from is next.
+    bundled = PROJECT_ROOT / "data" / "articles"
+    return bundled if bundled.is_dir() else Path.cwd() / "data" / "articles"
 
 
 @dataclass(frozen=True)

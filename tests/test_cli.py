@@ -87,3 +87,13 @@ def test_asking_before_ingesting_says_what_to_do(tmp_path):
 def test_help_has_examples(cmd, tmp_path):
     r = rag(cmd, "--help", store=tmp_path)
     assert r.returncode == 0 and "examples:" in r.stdout
+
+
+def test_default_corpus_falls_back_to_the_project_folder_for_a_wheel_install(tmp_path, monkeypatch):
+    # A wheel in site-packages has no data/articles beside the package: the folder the user runs
+    # `rag ingest` from is used instead.
+    import rag.settings as settings
+    monkeypatch.setattr(settings, "PROJECT_ROOT", tmp_path / "site-packages")
+    (tmp_path / "proj" / "data" / "articles").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "proj")
+    assert settings.default_corpus() == tmp_path / "proj" / "data" / "articles"
