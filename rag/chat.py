@@ -13,6 +13,7 @@ from . import tokens
 from .citations import CITE_RE
 from .text import names
 from .types import Answer
+from .when import When
 
 HISTORY_TOKENS = 1500
 HELP = "Type a question. /sources shows the passages behind the last answer, /reset forgets " \
@@ -20,15 +21,20 @@ HELP = "Type a question. /sources shows the passages behind the last answer, /re
 
 
 class Chat:
-    def __init__(self, engine, *, k: int | None = None, max_history_tokens: int = HISTORY_TOKENS):
+    """`when` (rag/when.py): the date range, file and as-of date every turn is asked with."""
+
+    def __init__(self, engine, *, k: int | None = None, max_history_tokens: int = HISTORY_TOKENS,
+                 when: When | None = None):
         self.engine, self.k, self.max_history_tokens = engine, k, max_history_tokens
+        self.when = when or When()
         self.history: list[dict] = []
         self.last: Answer | None = None
 
     def stream(self, text: str) -> Iterator[str | Answer]:
         """Text as it arrives, then the Answer; the exchange joins the history at the end."""
         question = text.strip()
-        for item in self.engine.stream(question, k=self.k, history=list(self.history)):
+        for item in self.engine.stream(question, k=self.k, history=list(self.history),
+                                       **self.when.kwargs()):
             if isinstance(item, Answer):
                 self._remember(question, item)
             yield item
@@ -74,11 +80,15 @@ class Chat:
 
 
 def repl(engine, settings=None, input: Callable[[str], str] = input,
-         print: Callable[..., None] = print) -> int:
+         print: Callable[..., None] = print, when: When | None = None) -> int:
     """The terminal chat behind `rag chat`. Returns the exit code."""
+    from .news import filters
     from .render import format_sources, print_answer
-    chat = Chat(engine)
-    print(f"Answering with {engine.answerer.name}. {HELP}")
+    chat = Chat(engine, when=when)
+    if chat.when.source:    # an unknown file ends the chat before it starts, not every turn
+        filters(source=chat.when.source, known=engine.store.sources)
+    limits = f" {chat.when.notice()}" if chat.when.filtering else ""
+    print(f"Answering with {engine.answerer.name}.{limits} {HELP}")
     out = _PrintWriter(print)
     while True:
         try:

@@ -128,6 +128,11 @@ def args_ask(p: argparse.ArgumentParser) -> None:
     _output(p, "print the whole answer record as JSON (schema: rag.schemas)",
             "print only the answer text (no sources, notes or timing)")
     _answering(p)
+    _when_args(p)
+
+
+def _when_args(p: argparse.ArgumentParser) -> None:
+    """--as-of/--since/--until/--source, shared by `rag ask` and `rag chat` (rag/when.py)."""
     p.add_argument("--as-of", type=iso_day, metavar="YYYY-MM-DD",
                    help="the date relative time in the question (\"last year\") counts from "
                         "(default: the newest article's date in the index)")
@@ -139,20 +144,26 @@ def args_ask(p: argparse.ArgumentParser) -> None:
                    help="only this indexed file (a name from `rag stats --files`)")
 
 
+def _when(args):
+    from .when import When
+    return When.parse(args.since, args.until, args.source, args.as_of,
+                      names={"since": "--since", "until": "--until", "as_of": "--as-of"})
+
+
 def iso_day(text: str):
-    """argparse type for --as-of: an ISO date, or a clear usage error."""
-    from datetime import date
+    """argparse type for the date flags: an ISO date, or a clear usage error."""
+    from .when import EXAMPLE, parse_day
     try:
-        return date.fromisoformat(text)
+        return parse_day(text, "date")
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD, "
-                                         "e.g. 2025-01-14") from None
+                                         f"e.g. {EXAMPLE}") from None
 
 
 def cmd_ask(args, settings: Settings) -> int:
     from .engine import Engine
     from .render import print_answer
-    when = {"as_of": args.as_of, "since": args.since, "until": args.until, "source": args.source}
+    when = _when(args).kwargs()
     with Engine(settings) as engine:
         if args.json:
             _print_json(engine.ask(args.question, **when).to_dict())
@@ -225,6 +236,7 @@ def cmd_remove(args, settings: Settings) -> int:
 
 def args_chat(p: argparse.ArgumentParser) -> None:
     _answering(p)
+    _when_args(p)
 
 
 def cmd_chat(args, settings: Settings) -> int:
@@ -233,7 +245,7 @@ def cmd_chat(args, settings: Settings) -> int:
     from .memory import cap_malloc_arenas
     cap_malloc_arenas()     # a long session: keep resident memory flat (rag/memory.py)
     with Engine(settings) as engine:
-        return repl(engine, settings) or EXIT_OK
+        return repl(engine, settings, when=_when(args)) or EXIT_OK
 
 
 def args_ui(p: argparse.ArgumentParser) -> None:

@@ -27,6 +27,7 @@ from .retrieve import CANDIDATES, Retriever, as_passages
 from .settings import Settings
 from .store import Store, StoreError, version
 from .types import Answer, Passage
+from .when import When
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +209,9 @@ class Engine:
         ranked = self._retrieve(rewritten or q, max(CANDIDATES, k), timings=stages, where=where,
                                 snap=snap)
         passages, notes = scope_passages(ranked, scope, k)
+        limits = When(since, until, source).notice()
+        if limits:      # first, so a user knows why some passages are missing
+            notes = [limits, *notes]
         t1 = time.perf_counter()
         # An "As of <date>" answer is known only at the end: such answers are sent whole.
         hold = scope is not None and scope.latest

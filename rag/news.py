@@ -149,8 +149,8 @@ def filters(since: date | None = None, until: date | None = None,
     """A Chroma `where` for --since / --until / --source (BM25 applies the same one), or None.
     Dates compare as the numeric `day` field; an undated chunk never passes a date filter."""
     if since and until and since > until:
-        raise ValueError(f"--since {since.isoformat()} is after --until {until.isoformat()}; "
-                         "swap them")
+        raise ValueError(f"since {since.isoformat()} is after until {until.isoformat()}: no "
+                         "article can be in that range; swap them")
     conds: list[dict] = []
     if since:
         conds.append({"day": {"$gte": int(since.strftime("%Y%m%d"))}})

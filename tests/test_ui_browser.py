@@ -206,3 +206,38 @@ def test_upload_in_the_side_panel_then_ask_a_follow_up_about_it(page, tmp_path):
     bot = ask(page, "How many cider presses does it hold?")
     assert "312" in bot.inner_text()
     expect(page.locator("#chat")).to_contain_text("Searched for")
+
+
+def test_filters_in_the_side_panel_limit_the_sources_and_say_so(page, tmp_path):
+    """A file picked in the panel's filter: the answer says it is filtered and cites only that
+    file (the unfiltered answer's top source is another); a bad date is named under the
+    fields; the file list follows uploads."""
+    page.locator("button[aria-label*='sidebar' i], .sidebar button").first.click()
+    state = page.locator("#filter-state")
+    expect(state).to_contain_text("No filters", timeout=15_000)
+    since = page.locator("#set-since input").first
+    since.fill("2024-13-01")
+    since.press("Enter")
+    expect(state).to_contain_text("'2024-13-01' is not a date; use YYYY-MM-DD")
+    bot = ask(page, "What role does Khalil Haqqani have?")
+    assert "is not a date" in bot.inner_text()      # refused, not answered unfiltered
+    since.fill("")
+    since.press("Enter")
+    expect(state).to_contain_text("No filters")
+    bounty = "001_e6efb181a4683f8c.txt"
+    page.locator("#set-source input").click()
+    page.get_by_role("option", name=bounty).click()
+    expect(state).to_contain_text(f"Active: source {bounty}")
+    bot = ask(page, "What role does Khalil Haqqani have?")
+    assert f"Filtered: source {bounty}" in bot.inner_text()
+    wheres = page.locator("#sources .rag-where").all_text_contents()   # folded ones too
+    assert wheres and all(bounty in w for w in wheres), wheres
+    # An upload joins the file filter's list.
+    doc = tmp_path / "harbour_news.txt"
+    doc.write_text("Harbour Dredging Finished\n\nPublished: March 3, 2025\n\nThe port of "
+                   "Tromsø finished dredging its northern basin, the harbour master said.\n",
+                   encoding="utf-8")
+    page.locator("#upload input[type=file]").set_input_files(str(doc))
+    expect(page.locator("#upload-summary")).to_contain_text("1 added", timeout=30_000)
+    page.locator("#set-source input").click()
+    expect(page.get_by_role("option", name="harbour_news.txt")).to_be_visible(timeout=15_000)

@@ -12,8 +12,9 @@ import gradio as gr
 
 from rag import Answer
 from rag.store import StoreError
+from rag.when import When
 
-from . import render
+from . import filters, render
 from .service import Service
 
 CSS = (Path(__file__).with_name("style.css")).read_text(encoding="utf-8")
@@ -69,6 +70,7 @@ def build_app(service: Service) -> gr.Blocks:
                           elem_id="set-k")
             mode = gr.Radio(service.retrievers(), value=s.retriever, label="Retrieval",
                             elem_id="set-mode")
+            flt = filters.build()
             index_md = gr.Markdown(elem_id="index-state")
             gr.Markdown("### Documents")
             files = gr.File(file_count="multiple", file_types=[".txt", ".md", ".html"],
@@ -94,11 +96,14 @@ def build_app(service: Service) -> gr.Blocks:
                                   js_on_load=PANEL_JS, label="Sources")
         answer_json = gr.JSON(visible=False)
 
-        def respond(message, sess, answerer_, k_, mode_):
-            yield from _respond(service, message, sess, answerer_, k_, mode_)
+        # Defaults make the filters optional for /chat callers (gradio_client), old and new.
+        def respond(message, sess, answerer_, k_, mode_, since=None, until=None, source=None,
+                    as_of=None):
+            yield from _respond(service, message, sess, answerer_, k_, mode_,
+                                (since, until, source, as_of))
 
         outs = [chatbot, sources, box, state, answer_json]
-        ins = [box, state, answerer, k, mode]
+        ins = [box, state, answerer, k, mode, *flt.inputs]
         box.submit(respond, ins, outs, api_name="chat", concurrency_id="answer")
         def pick(d: gr.SelectData) -> str:
             return d.value["text"]
@@ -121,25 +126,38 @@ def build_app(service: Service) -> gr.Blocks:
                     summary.as_dict())
 
         upload_json = gr.JSON(visible=False)
+        def refresh_files(picked):
+            return filters.source_choices(service.sources(), picked)
+
         files.upload(on_upload, [files],
                      [upload_md, index_md, indexed, chatbot, files, upload_json],
-                     api_name="upload", concurrency_id="ingest", concurrency_limit=1)
+                     api_name="upload", concurrency_id="ingest", concurrency_limit=1) \
+            .then(refresh_files, [flt.source], [flt.source], api_visibility="private")
         remove.click(lambda name: _remove(service, name), [indexed],
                      [upload_md, index_md, indexed, chatbot], api_name="remove",
-                     concurrency_id="ingest", concurrency_limit=1)
+                     concurrency_id="ingest", concurrency_limit=1) \
+            .then(refresh_files, [flt.source], [flt.source], api_visibility="private")
         demo.load(lambda: _index_view(service), None, [index_md, indexed, chatbot],
-                  api_visibility="private")
-        def ask(question: str, history: list[dict] | None = None, k: int | None = None) -> dict:
-            """Answer one question (optional history: [{"role", "content"}], optional k);
-            returns the answer record of `rag ask --json`."""
-            return _ask_api(service, question, history, k)
+                  api_visibility="private") \
+            .then(refresh_files, [flt.source], [flt.source], api_visibility="private") \
+            .then(filters.describe, flt.inputs, flt.status, api_visibility="private")
+
+        def ask(question: str, history: list[dict] | None = None, k: int | None = None,
+                since: str | None = None, until: str | None = None, source: str | None = None,
+                as_of: str | None = None) -> dict:
+            """Answer one question (optional history: [{"role", "content"}], optional k;
+            optional filters: since/until YYYY-MM-DD publication dates, source an indexed file
+            name, as_of the date relative time counts from); returns the answer record of
+            `rag ask --json`."""
+            return _ask_api(service, question, history, k, (since, until, source, as_of))
 
         gr.api(ask, api_name="ask", concurrency_id="answer")
     return demo
 
 
-def _respond(service: Service, message, sess, answerer, k, mode):
-    """The chat handler: streams the answer into the chat and the sources panel together."""
+def _respond(service: Service, message, sess, answerer, k, mode, limits=(None,) * 4):
+    """The chat handler: streams the answer into the chat and the sources panel together.
+    `limits`: the panel's (since, until, source, as_of) fields."""
     message = (message or "").strip()
     sess = {**sess, "answers": dict(sess["answers"])}
     msgs = list(sess["messages"])
@@ -151,7 +169,8 @@ def _respond(service: Service, message, sess, answerer, k, mode):
     yield msgs + [pending], render.sources_html(None), "", sess, None
     text, answer = "", None
     try:
-        chat = service.chat(sess["history"], answerer=answerer, retriever=mode, k=k)
+        when = filters.parse(*limits)
+        chat = service.chat(sess["history"], answerer=answerer, retriever=mode, k=k, when=when)
         for item in chat.stream(message):
             if isinstance(item, Answer):
                 answer = item
@@ -173,7 +192,8 @@ def _respond(service: Service, message, sess, answerer, k, mode):
     msgs.append({"role": "assistant", "content": render.answer_markdown(answer)})
     record = answer.to_dict()
     sess["answers"][str(len(msgs) - 1)] = {
-        "answer": record, "config": {"answerer": answer.answerer, "retriever": mode, "k": k},
+        "answer": record, "config": {"answerer": answer.answerer, "retriever": mode, "k": k,
+                                     "filters": when.describe()},
         "history": sess["history"]}
     sess["history"] = chat.history
     sess["messages"] = msgs
@@ -222,11 +242,13 @@ def _remove(service: Service, name: str | None):
 
 
 def _ask_api(service: Service, question: str, history: list | None = None,
-             k: int | None = None) -> dict:
+             k: int | None = None, limits=(None,) * 4) -> dict:
     """The `rag ask --json` record for one question (with optional history: a list of
     {"role", "content"} messages); the same answer, citations and offsets the page shows."""
     try:
-        return service.ask(question, _plain_history(history), int(k) if k else None).to_dict()
+        when = When.parse(*limits)     # the API's own parameter names in its messages
+        return service.ask(question, _plain_history(history), int(k) if k else None,
+                           when).to_dict()
     except (ValueError, StoreError) as e:
         raise gr.Error(str(e)) from None
 

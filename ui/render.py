@@ -18,7 +18,9 @@ ARTICLE_WINDOW = 40_000   # characters of a long document shown around the span
 
 def esc(text: object) -> str:
     """Escape for HTML, and the Markdown punctuation the chat bubble would otherwise act on."""
-    s = html.escape(str(text), quote=True)
+    # Quotes stay: this is text, never an attribute value, and the chat shows an entity such
+    # as &#x27; literally inside its HTML spans.
+    s = html.escape(str(text), quote=False)
     return re.sub(r"([\\`*_\[\]{}#|~])", r"\\\1", s)
 
 

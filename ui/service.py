@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rag import Chat, Engine, Settings
 from rag.store import StoreError
+from rag.when import When
 
 from .uploads import UploadSummary, ingest_uploads
 
@@ -85,14 +86,18 @@ class Service:
                 self._engines[key] = Engine(s, embedder=embedder)
             return self._engines[key]
 
-    def chat(self, history: list[dict], *, answerer=None, retriever=None, k=None) -> Chat:
-        """A Chat over this session's history; its `history` holds the new turn afterwards."""
-        chat = Chat(self.engine(answerer, retriever), k=int(k) if k else None)
+    def chat(self, history: list[dict], *, answerer=None, retriever=None, k=None,
+             when: When | None = None) -> Chat:
+        """A Chat over this session's history; its `history` holds the new turn afterwards.
+        `when`: the session's date range, file and as-of date (rag/when.py)."""
+        chat = Chat(self.engine(answerer, retriever), k=int(k) if k else None, when=when)
         chat.history = [dict(t) for t in history]
         return chat
 
-    def ask(self, question: str, history: list[dict] | None = None, k: int | None = None):
-        return self.engine().ask(question, k=k, history=history or None)
+    def ask(self, question: str, history: list[dict] | None = None, k: int | None = None,
+            when: When | None = None):
+        return self.engine().ask(question, k=k, history=history or None,
+                                 **(when or When()).kwargs())
 
     # --- the index ---------------------------------------------------------------------------
     def stats(self) -> dict:
