@@ -1,10 +1,13 @@
 """Follow-up questions rewritten into standalone ones before retrieval.
 
 With an LLM configured, the model rewrites the question (prompt: rag/prompts/condense.txt). Offline,
-or when the model fails, a deterministic method carries the entities of earlier turns: pronouns
-(he, she, they, it, his, her, their...) become the main named entity of the previous question,
-else of the previous answer; a question with no pronoun and no name of its own ("And in 2019?")
-gets the previous turn's names appended. Otherwise the question is left alone.
+or when the model fails, a deterministic method resolves what the follow-up refers to: each
+pronoun (he, she, his, him, they, it, its, there, the group) becomes the earlier entity of its
+kind (a person, an organisation or thing, a place) that rag.referents ranks first by salience
+and, given the articles (`fit`), by which one they tie to the question's words; a question that
+points at the last question's event without naming anything ("And how many civilians?", "What
+date was that?") gets that question's words appended. A question that names its own subject
+("What about Spain?") is left alone.
 
 History is a list of {"role": "user"|"assistant", "content": str} dicts (OpenAI's shape); a user
 turn may carry "rewritten", the standalone form it was searched with; a "system" turn summarises
@@ -16,21 +19,35 @@ import re
 from typing import Sequence
 
 from . import tokens
-from .text import names
+from .referents import ORG, OTHER, PERSON, PLACE, entities_of, rank, same
+from .text import names, stopwords, terms
 
 HISTORY_TOKENS = 1200        # what the condense prompt may spend on earlier turns
 ANSWER_TOKENS_IN_PROMPT = 120   # an earlier answer, cut to its start in the condense prompt
 
 _PRONOUNS = {"he": "", "him": "", "she": "", "they": "", "them": "", "it": "",
              "his": "'s", "her": "'s", "their": "'s", "its": "'s"}
-_PRONOUN_RE = re.compile(r"\b(" + "|".join(_PRONOUNS) + r")\b", re.IGNORECASE)
+_PRONOUN_RE = re.compile(r"\b(" + "|".join(_PRONOUNS) + r"|there|the group)\b", re.IGNORECASE)
 _FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|why|how come|then|so)\b", re.I)
+# "there" as a place, not "is there any..."; "that" / "this" as the whole object ("what date
+# was that?", "how many jobs came out of that?"): the earlier question's event.
+_EXISTENTIAL = re.compile(r"\b(?:is|are|was|were|be|been)\s+there\b", re.I)
+_BARE_THAT = re.compile(r"\b(?:that|this)\s*\??\s*$", re.I)
+_MOTION = re.compile(r"\b(?:go|goes|went|gone|move[sd]?|travel(?:l?ed)?|sent|send|fled|flee|"
+                     r"return(?:ed)?|come|came|get|got)\b[^?]*\bthere\b", re.I)
+_KINDS = {"he": PERSON, "him": PERSON, "his": PERSON, "she": PERSON, "her": PERSON,
+          "they": ORG, "them": ORG, "their": ORG, "the group": ORG, "it": ORG, "its": ORG,
+          "there": PLACE}
+_OBJECT = {"him", "her"}      # beside a subject pronoun, another person ("did he show him")
+_SUBJECT = {"he", "she"}
+FIT_CANDIDATES = 3            # entities the articles are consulted about, per pronoun kind
 
 
-def condense(question: str, history: Sequence[dict], *, llm=None) -> str:
+def condense(question: str, history: Sequence[dict], *, llm=None, fit=None) -> str:
     """A standalone form of `question`. `llm` is the engine's LLMClient (rag.llm_client), or
-    None offline; without one, or if the model fails, the deterministic method answers. The
-    current question is never cut."""
+    None offline; without one, or if the model fails, the deterministic method answers.
+    `fit(name, question)` (rag.referents.corpus_fit) lets the articles weigh in on which
+    earlier entity a pronoun means. The current question is never cut."""
     question = question.strip()
     if not history or not needs_context(question):
         return question
@@ -38,45 +55,98 @@ def condense(question: str, history: Sequence[dict], *, llm=None) -> str:
         rewritten = _with_llm(question, history, llm)
         if rewritten:
             return rewritten
-    return carry_entities(question, history)
+    return carry_entities(question, history, fit=fit)
 
 
 def needs_context(question: str) -> bool:
-    return bool(_PRONOUN_RE.search(question) or _FOLLOW_UP_RE.search(question)
-                or not names(question))
+    return bool(_pronouns(question) or _FOLLOW_UP_RE.search(question)
+                or _BARE_THAT.search(question) or not names(question))
 
 
-def carry_entities(question: str, history: Sequence[dict]) -> str:
-    """The deterministic rewrite: resolve pronouns to the most recent main entity, else append
-    the previous turn's entities."""
-    subject, context = _recent_entities(history)
-    if not subject:
+def _pronouns(question: str) -> list[re.Match]:
+    return [m for m in _PRONOUN_RE.finditer(question)
+            if not (m.group(1).lower() == "there" and _EXISTENTIAL.search(
+                question[max(0, m.start() - 12):m.end()]))]
+
+
+def carry_entities(question: str, history: Sequence[dict], *, fit=None) -> str:
+    """The deterministic rewrite: each pronoun becomes the most salient earlier entity of its
+    kind (rag.referents); a question that refers to the last one's event without naming it
+    ("And how many civilians?", "What date was that?") gets that question's words."""
+    found = _pronouns(question)
+    own = entities_of(question)
+    picks = _resolve(question, history, found, own, fit) if found else {}
+    out, at = [], 0
+    for m in found:
+        name = picks.get(m.start())
+        if name:
+            out.append(question[at:m.start()] + _substitute(question, m, name))
+            at = m.end()
+    rewritten = "".join(out) + question[at:]
+    if picks:
+        short = not set(terms(rewritten)) - set(terms(" ".join(picks.values())))
+        return _with_context(rewritten, history) if short or _BARE_THAT.search(question) \
+            else rewritten
+    if own and not _BARE_THAT.search(question):   # "What about Spain?": a subject of its own
         return question
-    if _PRONOUN_RE.search(question):
-        return _PRONOUN_RE.sub(lambda m: subject + _PRONOUNS[m.group(1).lower()], question)
-    if names(question):      # "What about Spain?": a new subject; only the model can do better
+    return _with_context(question, history)
+
+
+def _resolve(question, history, found, own, fit) -> dict[int, str]:
+    """Pronoun start -> the name it stands for; pronouns whose kind the question itself names
+    ("And Haji Fateh, where is he now?") are left alone."""
+    ranked = rank(question, history)
+    words = {m.group(1).lower() for m in found}
+    picks: dict[int, str] = {}
+    by_kind: dict[str, list[str]] = {}
+    first = min(m.start() for m in found)
+    before = [(n, k) for n, k in own if 0 <= question.find(n) < first]
+    for kind in {_KINDS[w] for w in words}:
+        if any(k == kind for _, k in before):
+            continue
+        cands = [e for e in ranked if e.kind == kind and not any(same(e.name, n) for n, _ in own)]
+        if kind == ORG:    # "it" / "they" may also be something unnamed-kind ("Arezo TV")
+            cands += [e for e in ranked if e.kind == OTHER]
+        if fit is not None and len(cands) > 1:
+            for e in cands[:FIT_CANDIDATES]:
+                e.score += fit(e.name, question)
+            cands = sorted(cands[:FIT_CANDIDATES], key=lambda e: -e.score) + cands[FIT_CANDIDATES:]
+        by_kind[kind] = [e.name for e in cands]
+    two_people = bool(words & _SUBJECT) and bool(words & _OBJECT)
+    for m in found:
+        w = m.group(1).lower()
+        cands = by_kind.get(_KINDS[w]) or []
+        i = 1 if two_people and w in _OBJECT and len(cands) > 1 else 0
+        if cands:
+            picks[m.start()] = cands[i]
+    return picks
+
+
+def _substitute(question: str, m: re.Match, name: str) -> str:
+    word = m.group(1).lower()
+    if word == "there":
+        return ("to " if _MOTION.search(question) else "in ") + name
+    if word == "her" and not re.match(r"\s+[a-z]", question[m.end():]):
+        return name                           # "asked her?" is an object, not "her book"
+    return name + _PRONOUNS.get(word, "")
+
+
+def _with_context(question: str, history: Sequence[dict]) -> str:
+    """The question with the last standalone question's content words appended."""
+    last = next((t.get("rewritten") or t.get("content") or "" for t in reversed(history)
+                 if t.get("role") == "user"), "")
+    stop = stopwords() | _WH_WORDS
+    mine = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
+    ctx = [w for w in re.findall(r"[\w’'-]+", last) if w.lower() not in stop and w.lower() not in mine]
+    if not ctx:                  # only a summary of dropped turns is left (rag.chat)
+        ctx = [n for t in history if t.get("role") == "system" for n in names(t["content"])][:3]
+    if not ctx:
         return question
-    return f"{question.rstrip()} ({', '.join(context[:3])})"
+    return f"{question.rstrip()} ({' '.join(dict.fromkeys(ctx))})"
 
 
-def _recent_entities(history: Sequence[dict]) -> tuple[str | None, list[str]]:
-    """The main entity (first name of the last user turn that has one, else of the last answer)
-    and the names of the last exchange."""
-    last_user = next((t for t in reversed(history) if t.get("role") == "user"), None)
-    last_answer = next((t for t in reversed(history) if t.get("role") == "assistant"), None)
-    asked = names(_text(last_user)) if last_user else []
-    answered = names(_text(last_answer)) if last_answer else []
-    if not asked:   # the last question had none (it was itself a follow-up): look further back
-        asked = next((names(_text(t)) for t in reversed(history)
-                      if t.get("role") == "user" and names(_text(t))), [])
-    if not (asked or answered):   # only a summary of dropped turns is left (rag.chat)
-        asked = next((names(_text(t)) for t in history if t.get("role") == "system"), [])
-    subject = (asked or answered or [None])[0]
-    return subject, list(dict.fromkeys(asked + answered))
-
-
-def _text(turn: dict) -> str:
-    return turn.get("rewritten") or turn.get("content") or ""
+_WH_WORDS = frozenset("who whom whose what which when where why how many much did does do is are "
+                      "was were per".split())
 
 
 # ---- with the LLM ---------------------------------------------------------------------------

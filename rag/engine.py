@@ -249,7 +249,10 @@ class Engine:
 
     def rewrite(self, question: str, history: Sequence[dict]) -> str:
         from .condense import condense
-        return condense(question, history, llm=self.llm)
+        from .referents import corpus_fit
+        bm25 = self.snapshot().bm25       # the articles weigh in on what a pronoun means
+        fit = corpus_fit(lambda q, k: bm25.search(q, k), bm25.idf) if bm25 is not None else None
+        return condense(question, history, llm=self.llm, fit=fit)
 
     def _newest_date(self, snap: "_Snapshot") -> date | None:
         """The newest article date in the index (what "last year" is relative to), read once

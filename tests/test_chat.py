@@ -19,9 +19,9 @@ ATMAR = [{"role": "user", "content": "How many times did Hanif Atmar travel to P
 # ---- deterministic rewriting ----------------------------------------------------------------
 
 @pytest.mark.parametrize("question, expected", [
-    ("Why did he go there?", "Why did Hanif Atmar go there?"),
+    ("Why did he go there?", "Why did Hanif Atmar go to Pakistan?"),
     ("What did his ministry say?", "What did Hanif Atmar's ministry say?"),
-    ("And in 2019?", "And in 2019? (Hanif Atmar, Pakistan, Baradar)"),
+    ("And in 2019?", "And in 2019? (times Hanif Atmar travel Pakistan free Baradar)"),
     ("When was Baradar released?", "When was Baradar released?"),          # names its subject
     ("Who founded the Haqqani network?", "Who founded the Haqqani network?"),
 ])
@@ -81,7 +81,7 @@ def test_llm_rewrite(server):
 def test_llm_rewrite_falls_back_to_the_deterministic_one(server):
     server.always(Reply(status=500))
     client = LLMClient(_llm_settings(server, llm_retries=0))
-    assert condense("Why did he go there?", ATMAR, llm=client) == "Why did Hanif Atmar go there?"
+    assert condense("Why did he go there?", ATMAR, llm=client) == "Why did Hanif Atmar go to Pakistan?"
 
 
 def test_history_in_the_prompt_is_bounded_by_tokens():
@@ -143,7 +143,7 @@ def test_chat_offline_with_the_real_engine(engine):
     first = chat.ask("How many times did Hanif Atmar travel to Pakistan to free Baradar?")
     assert first.answerer == "extractive" and not first.abstained
     follow = chat.ask("Why did he go there?")
-    assert follow.rewritten == "Why did Hanif Atmar go there?"
+    assert follow.rewritten == "Why did Hanif Atmar go to Pakistan?"
 
 
 def test_chat_with_the_llm_rewrites_and_survives_a_cut_stream(server, corpus_settings, embedder):
@@ -173,7 +173,7 @@ def test_repl(engine):
     text = "".join(out)
     assert code == 0
     assert text.startswith("Answering with extractive.")
-    assert "(searched for: Why did Hanif Atmar go there?)" in text
+    assert "(searched for: Why did Hanif Atmar go to Pakistan?)" in text
     assert "Passages shown to the answerer:" in text
     assert "error: the question is 5,000 characters long" in text
     assert "(conversation forgotten)" in text and "(no answer yet)" in text

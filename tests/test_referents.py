@@ -1,0 +1,126 @@
+"""Offline pronoun resolution for follow-ups (rag/referents.py, rag/condense.py), on histories
+taken from the articles (the follow-up entries of eval/data/qa.jsonl and conversations written
+from the same articles). Each case names the entity the pronoun means; the old resolver ("the
+first name of the last question") got every case marked OLD wrong."""
+from __future__ import annotations
+
+import pytest
+
+from rag.chat import Chat
+from rag.condense import condense
+from rag.referents import ORG, PERSON, PLACE, corpus_fit, entities_of, rank, same
+
+
+def turns(*texts: str) -> list[dict]:
+    return [{"role": "user" if i % 2 == 0 else "assistant", "content": t}
+            for i, t in enumerate(texts)]
+
+
+SADIQ = turns("Who is Pakistan's special envoy for Afghanistan?",
+              "Mohammad Sadiq, who led Pakistan's team at the talks in Kabul.")
+PAYNE = turns("Which American officer activated Mohammad Omar's militia in Kunduz?",
+              "Lt. Col. Kenneth Payne of the Georgia National Guard.")
+JAFARI = turns("Who shot Haider Jafari?",
+               "Mr. Fateh responded by shooting him in the chest, wounding but not killing him.")
+HANIYEH = turns("Who did Ismail Haniyeh call in August 2021?",
+                "In August 2021, after the Emirate was re-established for the second time, Hamas "
+                "leader Ismail Haniyeh called its deputy leader Mullah Abdul Ghani, also known as "
+                "Baradar, to congratulate him")
+ANIS = turns("Who is Anis Haqqani?", "A son of Jalaluddin Haqqani and brother of Sirajuddin Haqqani.")
+ATMAR = turns("What did Hanif Atmar say about Mullah Baradar?",
+              "Hanif Atmar, Afghanistan’s former foreign minister, says he travelled to Pakistan "
+              "10 times to secure the release of Mullah Abdul Ghani Baradar.")
+ANDRABI = turns("What did Tahir Andrabi say about the clerics' meeting?",
+                "Tahir Andrabi, spokesperson for Pakistan’s Foreign Ministry, previously said the "
+                "clerics’ meeting and its decisions are not enough; Hibatullah Akhundzada, the "
+                "Taliban leader, must provide Pakistan with a written assurance.")
+YAQOOB = turns("Who asked Hafiz Gul Bahadur to stop attacks in Pakistan?",
+               "Taliban Defence Minister Yaqoob Mujahid summoned Pakistani Taliban leaders, "
+               "including Hafiz Gul Bahadur, and asked them to stop their attacks in Pakistan.")
+
+
+@pytest.mark.parametrize("history, question, expected", [
+    # OLD: "Pakistan's predecessor" - a country is never "his"
+    (SADIQ, "who was his predecessor?", "who was Mohammad Sadiq's predecessor?"),
+    # OLD: "American" - a demonym, and "Lt" a title; the answer to "which officer" is the subject
+    (PAYNE, "what had he actually been sent north to do?",
+     "what had Kenneth Payne actually been sent north to do?"),
+    # OLD: "Haider Jafari" - the answer to "who shot" is who the follow-up is about
+    (JAFARI, "Where does he live now?", "Where does Fateh live now?"),
+    # the follow-up repeats the question's predicate ("called"): the caller stays the subject
+    (HANIYEH, "Whom did he speak to when he called again in October 2021?",
+     "Whom did Ismail Haniyeh speak to when Ismail Haniyeh called again in October 2021?"),
+    # "Who is X?" is about X, not the relatives the answer names
+    (ANIS, "what rank does he hold in the haqqani network?",
+     "what rank does Anis Haqqani hold in the haqqani network?"),
+    # OLD: "Hanif Atmar" - "about X" makes X the topic
+    (ATMAR, "When was he arrested?", "When was Mullah Abdul Ghani Baradar arrested?"),
+    # he and him in one question are two people
+    (YAQOOB, "What document did he show him?",
+     "What document did Yaqoob Mujahid show Hafiz Gul Bahadur?"),
+    # OLD: "where is Wall Breaker now" - the question names its own subject before "he"
+    (turns("What happened to the Wall Breaker after the Taliban takeover?",
+           "Mr. Omar died of natural causes not long after the Taliban took over."),
+     "And Haji Fateh, where is he now?", "And Haji Fateh, where is he now?"),
+    # "its" is the organisation, "there" the place
+    (turns("Where was Arezo TV founded?", "In Mazar-e-Sharif, in 2006."),
+     "when did its kabul office start operating?", "when did Arezo TV's kabul office start operating?"),
+    (turns("How many times did Hanif Atmar travel to Pakistan to free Baradar?",
+           "Atmar travelled to Pakistan 10 times."), "Why did he go there?",
+     "Why did Hanif Atmar go to Pakistan?"),
+])
+def test_pronouns_resolve_to_the_entity_that_fits(history, question, expected):
+    assert condense(question, history) == expected
+
+
+def test_a_question_about_the_last_event_carries_its_words():
+    history = turns("How many NATO troops had been killed since 2001, per the Reuters piece?",
+                    "More than 2,700.")
+    assert condense("and how many civilians?", history) == \
+        "and how many civilians? (NATO troops killed since 2001 Reuters piece)"
+    history = turns("Where did Muttaqi give his speech on Palestine in December 2023?",
+                    "At a conference on Palestine in Tehran.")
+    assert condense("what date was that?", history).startswith("what date was that? (Muttaqi")
+
+
+def test_entities_are_typed_and_stripped_of_titles():
+    assert entities_of(YAQOOB[1]["content"])[0] == ("Yaqoob Mujahid", PERSON)
+    found = dict(entities_of("Spain’s Foreign Minister José Manuel Albares met the UN envoy in "
+                             "Kunduz province and Mr. Omar in Kabul."))
+    assert found["José Manuel Albares"] == PERSON and found["UN"] == ORG
+    assert found["Kunduz"] == PLACE and found["Kabul"] == PLACE and found["Omar"] == PERSON
+    assert "Mr" not in found
+    assert same("Baradar", "Mullah Abdul Ghani Baradar")
+    assert not same("Anis Haqqani", "Sirajuddin Haqqani")      # a family name is not a person
+
+
+def test_the_articles_decide_between_two_people(engine):
+    """"What did the Pakistani delegation demand from him in Istanbul?" after Andrabi's statement
+    that names Hibatullah: salience alone says Andrabi (he asked and answered); the articles say
+    "the Pakistani delegation demanded a fatwa from Hibatullah"."""
+    question = "What did the Pakistani delegation demand from him in Istanbul?"
+    assert condense(question, ANDRABI) == question.replace("him", "Tahir Andrabi")
+    bm25 = engine.bm25
+    fit = corpus_fit(lambda q, k: bm25.search(q, k), bm25.idf)
+    assert fit("Hibatullah Akhundzada", question) > fit("Tahir Andrabi", question)
+    assert condense(question, ANDRABI, fit=fit) == \
+        question.replace("him", "Hibatullah Akhundzada")
+    # ...and the engine consults them on its own
+    assert engine.rewrite(question, ANDRABI) == question.replace("him", "Hibatullah Akhundzada")
+
+
+def test_ranking_explains_itself():
+    top = rank("Where does he live now?", JAFARI)[0]
+    assert top.name == "Fateh" and "answer to who" in top.why
+
+
+def test_chat_resolves_he_to_baradar_and_cites_the_2018_passage(engine):
+    chat = Chat(engine)
+    chat.ask("Who is Baradar?")
+    follow = chat.ask("When was he released?")
+    assert follow.rewritten and "Baradar" in follow.rewritten
+    assert any("held until 2018" in p.chunk.text for p in follow.passages[:2])
+    if follow.abstained or not any("2018" in p.chunk.text for p in follow.citations):
+        pytest.xfail("rewritten right, but the extractive answerer does not answer from "
+                     "\"held until 2018\" (issue 12, the answerer's part: /work/wt/T-to-S.md)")
+    assert "2018" in follow.text
