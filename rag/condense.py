@@ -27,7 +27,11 @@ ANSWER_TOKENS_IN_PROMPT = 120   # an earlier answer, cut to its start in the con
 
 _PRONOUNS = {"he": "", "him": "", "she": "", "they": "", "them": "", "it": "",
              "his": "'s", "her": "'s", "their": "'s", "its": "'s"}
-_PRONOUN_RE = re.compile(r"\b(" + "|".join(_PRONOUNS) + r"|there|the group)\b", re.IGNORECASE)
+# "his country" is a place, named in full ("the border Pakistan shares"); listed first so it
+# wins over "his" alone.
+_COUNTRY = r"(?:his|her|their|its) (?:country|nation|homeland)"
+_PRONOUN_RE = re.compile(r"\b(" + _COUNTRY + "|" + "|".join(_PRONOUNS) + r"|there|the group)\b",
+                         re.IGNORECASE)
 _FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|why|how come|then|so)\b", re.I)
 # "there" as a place, not "is there any..."; "that" / "this" as the whole object ("what date
 # was that?", "how many jobs came out of that?"): the earlier question's event.
@@ -37,7 +41,7 @@ _MOTION = re.compile(r"\b(?:go|goes|went|gone|move[sd]?|travel(?:l?ed)?|sent|sen
                      r"return(?:ed)?|come|came|get|got)\b[^?]*\bthere\b", re.I)
 _KINDS = {"he": PERSON, "him": PERSON, "his": PERSON, "she": PERSON, "her": PERSON,
           "they": ORG, "them": ORG, "their": ORG, "the group": ORG, "it": ORG, "its": ORG,
-          "there": PLACE}
+          "there": PLACE, "his country": PLACE}
 _OBJECT = {"him", "her"}      # beside a subject pronoun, another person ("did he show him")
 _SUBJECT = {"he", "she"}
 FIT_CANDIDATES = 3            # entities the articles are consulted about, per pronoun kind
@@ -96,7 +100,7 @@ def _resolve(question, history, found, own, fit) -> dict[int, str]:
     """Pronoun start -> the name it stands for; pronouns whose kind the question itself names
     ("And Haji Fateh, where is he now?") are left alone."""
     ranked = rank(question, history)
-    words = {m.group(1).lower() for m in found}
+    words = {_key(m) for m in found}
     picks: dict[int, str] = {}
     by_kind: dict[str, list[str]] = {}
     first = min(m.start() for m in found)
@@ -105,8 +109,8 @@ def _resolve(question, history, found, own, fit) -> dict[int, str]:
         if any(k == kind for _, k in before):
             continue
         cands = [e for e in ranked if e.kind == kind and not any(same(e.name, n) for n, _ in own)]
-        if kind == ORG:    # "it" / "they" may also be something unnamed-kind ("Arezo TV")
-            cands += [e for e in ranked if e.kind == OTHER]
+        if kind == ORG:    # "it" / "they" may also be a thing ("the Kurram Agreement")
+            cands = [e for e in ranked if e in cands or e.kind == OTHER]
         if fit is not None and len(cands) > 1:
             for e in cands[:FIT_CANDIDATES]:
                 e.score += fit(e.name, question)
@@ -114,7 +118,7 @@ def _resolve(question, history, found, own, fit) -> dict[int, str]:
         by_kind[kind] = [e.name for e in cands]
     two_people = bool(words & _SUBJECT) and bool(words & _OBJECT)
     for m in found:
-        w = m.group(1).lower()
+        w = _key(m)
         cands = by_kind.get(_KINDS[w]) or []
         i = 1 if two_people and w in _OBJECT and len(cands) > 1 else 0
         if cands:
@@ -122,8 +126,15 @@ def _resolve(question, history, found, own, fit) -> dict[int, str]:
     return picks
 
 
-def _substitute(question: str, m: re.Match, name: str) -> str:
+def _key(m: re.Match) -> str:
     word = m.group(1).lower()
+    return "his country" if " " in word and word != "the group" else word
+
+
+def _substitute(question: str, m: re.Match, name: str) -> str:
+    word = _key(m)
+    if word == "his country":
+        return name
     if word == "there":
         return ("to " if _MOTION.search(question) else "in ") + name
     if word == "her" and not re.match(r"\s+[a-z]", question[m.end():]):

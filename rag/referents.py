@@ -27,7 +27,7 @@ from .text import DAYS, MONTHS, names, sentence_spans, stopwords, terms
 _TITLES = frozenset("""mr mrs ms dr lt col gen capt sgt maj prof sen rep gov colonel general
 lieutenant captain sergeant major president minister prime deputy foreign defence defense
 interior commander spokesperson spokesman envoy ambassador chief leader head secretary judge
-king queen prince sheikh emir amir acting former late hamas taliban""".split())
+king queen prince sheikh emir acting former late hamas taliban""".split())
 # Words of a name that mark a person outright.
 _PERSON_WORDS = frozenset("""mr mrs ms dr lt col mullah mawlawi maulvi mawlana maulana hafiz haji
 qari sheikh sayed syed mohammad muhammad ahmad abdul""".split())
@@ -46,11 +46,16 @@ america washington syria israel gaza palestine egypt cairo saudi arabia uzbekist
 turkmenistan kazakhstan moscow beijing delhi kandahar herat kunduz mazar-e-sharif jalalabad
 helmand nangarhar paktika khost ghazni balkh badakhshan panjshir waziristan peshawar karachi
 quetta lahore rhodes greece europe asia africa""".split())
+# Named things a follow-up calls "it": "the Kurram Agreement", "the Mir Ali Accord".
+_THING_WORDS = frozenset("""agreement accord treaty deal document plan resolution report law decree
+conference meeting summit talks process programme program operation attack war""".split())
+_GROUP_AFTER = r"\s+(?:[a-z]+\s+)?(?:group|network|movement|faction|militia|organi[sz]ation)\b"
 _DEMONYM = re.compile(r"(?:an|ian|ani|ese|ish|i|ic)$")
 _COMMON = frozenset("""more over after before during speaking according while since when then
 also however meanwhile earlier later today yesterday last next""".split())
 
 PERSON, PLACE, ORG, OTHER = "person", "place", "org", "other"
+ANSWER_BONUS = 1.6   # the answer to who / where / which: above the last question's own subject
 FIT_WEIGHT = 2.0     # what the articles' say counts for, beside salience (about 1 per cue)
 
 
@@ -72,15 +77,22 @@ def split_name(raw: str) -> tuple[str, bool]:
     marked = cut > 0 or any(w in _PERSON_WORDS for w in low)
     if cut >= len(words):          # nothing but titles ("Mr", "Lt")
         return "", marked
-    return " ".join(words[cut:]), marked
+    rest = words[cut:]
+    if len(rest) > 2 and rest[0] in ("of", "for"):   # "Secretary of State Hillary Clinton"
+        rest = rest[2:]
+    return " ".join(rest), marked
 
 
 def kind_of(name: str, marked: bool, text: str) -> str:
     low = [w.lower().strip(".") for w in re.split(r"[\s-]+", name)]
     if name.isupper() and len(name) >= 2:
         return ORG                                      # UN, NATO, AAN, UNDP
-    if any(w in _ORG_WORDS for w in low):
-        return ORG
+    if any(w in _ORG_WORDS for w in low) or re.search(re.escape(name) + _GROUP_AFTER, text):
+        return ORG                                      # "the Haqqani militant group"
+    if len(low) == 1 and name.endswith("s") and re.search(r"\bthe\s+" + re.escape(name), text):
+        return ORG                                      # "the Haqqanis": a group
+    if any(w in _THING_WORDS for w in low):
+        return OTHER
     if any(w in _PLACE_WORDS for w in low) or name.lower() in _PLACES or \
             (len(low) == 1 and low[0] in _PLACES):
         return PLACE
@@ -127,7 +139,20 @@ def same(a: str, b: str) -> bool:
 
 
 _FAMILY = frozenset("haqqani khan ahmad mohammad muhammad".split())
-_WHO = re.compile(r"^\W*(?:and\s+|so\s+)?(who|whom|which|whose)\b", re.I)
+# What a question asks for, whose answer then becomes the subject of the next one: who -> a
+# person, where -> a place, which / "what" as the subject ("What secured ...?") -> anything;
+# not "What did X say?".
+_SOUGHT = re.compile(r"^\W*(?:and\s+|so\s+)?(?:(who|whom|whose)|(where)|(which|what(?!\s+(?:did|does|"
+                     r"do|is|are|was|were|has|have|had|will|would|can|could)\b)))\b", re.I)
+
+
+def _sought(asked: str) -> str | None:
+    m = _SOUGHT.match(asked)
+    if not m:
+        return None
+    return PERSON if m.group(1) else PLACE if m.group(2) else "any"
+
+
 _WHO_IS = re.compile(r"^\W*(?:and\s+|so\s+)?who\s+(?:is|was|are|were)\b", re.I)
 _ABOUT = re.compile(r"\babout\s+((?:[A-Z][\w’'-]*\s*)+)")
 
@@ -155,12 +180,14 @@ def rank(question: str, history: Sequence[dict],
                 e.score += 1.5 * recency      # the follow-up repeats this question's predicate
                 e.why.append("same predicate")
         in_a = entities_of(answered)
+        sought = _sought(asked) if not (_WHO_IS.match(asked) and first_person) else None
+        new = next((n for n, k in in_a if sought in (k, "any")
+                    and not any(same(n, m) and k == j for m, j in in_q)), None)
         for i, (name, kind) in enumerate(in_a):
             e = _add(ents, name, kind, recency * (0.7 if i == 0 else 0.3), "answered")
-            if i == 0 and kind == PERSON and _WHO.match(asked) and not (
-                    _WHO_IS.match(asked) and first_person):
-                e.score += 1.2 * recency      # the answer to "who" is the new subject
-                e.why.append("answer to who")
+            if name == new:
+                e.score += ANSWER_BONUS * recency    # what was asked for is the new subject
+                e.why.append("answer to " + (sought if sought != "any" else "what"))
     if not exchanges:      # only the summary of dropped turns is left (rag.chat)
         for t in history:
             for name, kind in entities_of(t.get("content", "")):
@@ -180,7 +207,7 @@ _WH_TERMS = frozenset(terms("who whom whose what which when where why how many m
 
 def _add(ents: list[Entity], name: str, kind: str, score: float, why: str) -> Entity:
     for e in ents:
-        if same(e.name, name) and (e.kind == kind or OTHER in (e.kind, kind)):
+        if same(e.name, name) and e.kind == kind:
             if len(name) > len(e.name):       # keep the fuller form for the rewrite
                 e.name = name
             e.score += score
@@ -238,7 +265,7 @@ def corpus_fit(search: Callable[[str, int], list], idf: Callable[[str], float] |
         return weight * best
     return fit
 
-_GOES_ON = re.compile(r"\W*(?:he|she|they)\b", re.I)
+_GOES_ON = re.compile(r"\W*(?:he|she|they|his|her|their|it|its|this|these)\b", re.I)
 _PREPOSITIONS = frozenset("from to with by for about against on at of".split())
 
 
