@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from rag import days
 from rag.bm25 import ensure_bm25
 from rag.embed import Embedder, make_embedder
 from rag.generations import (FRESH, REBUILD, check_unmarked, collect, copy_generation,
@@ -48,13 +49,14 @@ class IngestReport:
     chunks_added: int = 0
     chunks_unchanged: int = 0
     chunks_removed: int = 0
+    chunks_dated: int = 0       # old chunks given the `day` field date filters use (rag/days.py)
     pruned: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
-        return bool(self.chunks_added or self.chunks_removed or self.pruned)
+        return bool(self.chunks_added or self.chunks_removed or self.pruned or self.chunks_dated)
 
     def summary(self, skipped: bool = True) -> str:
         lines = [f"Indexed {self.files_seen - len(self.skipped)} file(s) into {self.store} "
@@ -62,6 +64,9 @@ class IngestReport:
                  f"{self.files_unchanged} unchanged; {self.articles} article(s).",
                  f"Chunks: {self.chunks_added} added, {self.chunks_unchanged} unchanged, "
                  f"{self.chunks_removed} removed."]
+        if self.chunks_dated:
+            lines.append(f"Date filters: {self.chunks_dated} chunk(s) indexed before them given "
+                         f"the date field they compare (metadata only, nothing re-embedded).")
         if self.pruned:
             lines.append(f"Removed {len(self.pruned)} file(s) that are gone: {', '.join(self.pruned)}")
         for path, why in self.skipped if skipped else ():
@@ -124,7 +129,10 @@ def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, prog
     records = _records(root, base, embedder, url)
     plan = _plan(files, records, settings, report)
     gone = _gone(records, plan) if prune else []
-    if not (plan.todo or gone or rebuild or work):
+    undated = [] if rebuild else days.unmarked(records)   # a store from before date filters
+    if undated and live is not None and base is live:
+        undated = _mark_dated(root, live, embedder, url, undated)
+    if not (plan.todo or gone or rebuild or work or undated):
         if plan.moves and live is not None:     # bookkeeping only: no new generation for it
             with Store(root, embedder.name, generation=live, create=True, chroma_url=url) as store:
                 store.files.set_paths(plan.moves)
@@ -145,6 +153,8 @@ def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, prog
         with Store(root, embedder.name, create=True, generation=work, chroma_url=url) as store:
             store.files.set_paths(plan.moves)
             _index(plan, store, embedder, settings, report, progress, resumed=not made)
+            if undated:
+                report.chunks_dated += days.backfill(store, undated)
             for source in gone:
                 report.chunks_removed += store.remove_file(source)
                 report.pruned.append(source)
@@ -162,6 +172,17 @@ def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, prog
         if not published and made and (rebuild or not report.changed or not _has_files(work)):
             shutil.rmtree(work, ignore_errors=True)
         collect(root)
+
+
+def _mark_dated(root: Path, live: Path, embedder: Embedder, url: str | None,
+                sources: list[str]) -> list[str]:
+    """Sources whose chunks lack the `day` field (rag/days.py); when none do, their records are
+    marked in place (bookkeeping, as for moves), so no generation is copied for nothing."""
+    with Store(root, embedder.name, generation=live, create=True, chroma_url=url) as store:
+        if days.lacking(store, sources)[0]:
+            return sources
+        days.mark(store, sources)
+    return []
 
 
 def _check_intact(root: Path, live: Path, thorough: bool = True) -> None:
@@ -280,7 +301,7 @@ def _index(plan: _Plan, store: Store, embedder: Embedder, settings: Settings,
         record = dict(source=doc.source, sha256=doc.sha256, kind=doc.kind,
                       text=doc.text if doc.kind == "html" else None,
                       path=str(path.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns,
-                      chunks=len(chunks), articles=len(parsed),
+                      chunks=len(chunks), articles=len(parsed), days=True,
                       chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap)
         batch.add(chunks, existing, record, new=rec is None and not existing)
         bar.update(1)

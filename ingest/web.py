@@ -19,6 +19,43 @@ class WebRun:
         self.folder.commit()
 
 
+def kept_pages(settings) -> list[Path]:
+    """The pages fetched earlier that the index holds, from their saved copies in the store's
+    web/ folder: what `--rebuild` re-indexes without the network. A page removed from the index
+    (`rag remove`) stays out; if the index cannot be read (a rebuild may be its repair), every
+    saved page listed in web/urls.json is taken."""
+    folder = Path(settings.store) / "web"
+    if not folder.is_dir():
+        return []
+    names = _indexed(Path(settings.store), folder)
+    if names is None:
+        try:
+            names = set(WebFolder(settings.store).urls)
+        except FetchError:
+            names = set()
+    return sorted(folder / n for n in names if (folder / n).is_file())
+
+
+def _indexed(root: Path, folder: Path) -> set[str] | None:
+    from rag.filetable import FileTable
+    from rag.generations import live_generation
+    try:
+        live = live_generation(root)
+        table = FileTable(live / "files.sqlite", writable=False) if live else None
+    except Exception:       # noqa: BLE001 - a damaged store: fall back to the saved list
+        return None
+    if table is None:
+        return None
+    try:
+        where = str(folder.resolve())
+        return {s for s, r in table.all().items()
+                if str(Path(r.get("path", "")).parent) == where}
+    except Exception:       # noqa: BLE001
+        return None
+    finally:
+        table.close()
+
+
 def fetch_sources(args: Sequence[str], feeds: Sequence[str], settings
                   ) -> tuple[list[Path], WebRun | None]:
     """(paths to ingest, the web run or None when no URL was given). Local paths pass through;

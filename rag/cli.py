@@ -98,15 +98,23 @@ def args_ingest(p: argparse.ArgumentParser) -> None:
 
 def cmd_ingest(args, settings: Settings) -> int:
     from ingest.pipeline import ingest_paths
-    from ingest.web import fetch_sources
+    from ingest.web import fetch_sources, kept_pages
+    # Fetched pages have no folder of the user's to re-index them from: a rebuild takes them
+    # from their saved copies in the store (before the fetches, which may add to them).
+    kept = kept_pages(settings) if args.rebuild else []
     paths, web = fetch_sources(args.paths, args.feed, settings)
     if web is not None:
         for line in web.messages:
             print(line, file=sys.stderr)
         for url, why in web.failures:
             print(f"Not fetched {url}: {why}", file=sys.stderr)
-        if not paths:
+        if not paths and not kept:
             return EXIT_FAILURE if web.failures else EXIT_OK
+    if kept:
+        print(f"Re-indexing {len(kept)} page(s) fetched earlier, from their copies in "
+              f"{kept[0].parent} (no network).", file=sys.stderr)
+        given = paths or ([] if args.paths or args.feed else [settings.corpus])
+        paths = given + [p for p in kept if p not in given]
     report = ingest_paths(paths or None, settings, prune=args.prune, rebuild=args.rebuild,
                           progress=not args.quiet and not args.json and sys.stderr.isatty())
     if web is not None:

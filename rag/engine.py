@@ -205,6 +205,8 @@ class Engine:
         snap = self.snapshot()      # one generation for the whole answer
         scope = question_scope(rewritten or q, lambda: self._newest_date(snap), as_of)
         where = filters(since, until, source, known=snap.store.sources)
+        if since or until:
+            self._check_days(snap)
         # The deeper list gives room to narrow by time and to find conflicting reports.
         ranked = self._retrieve(rewritten or q, max(CANDIDATES, k), timings=stages, where=where,
                                 snap=snap)
@@ -261,6 +263,14 @@ class Engine:
         if cached is None or cached[0] != snap.version:
             self._newest = cached = (snap.version, newest_date(snap.store))
         return cached[1]
+
+    def _check_days(self, snap: "_Snapshot") -> None:
+        """A store indexed before date filters lacks the field they compare: say what to run
+        rather than answer from part of it (rag/days.py). Checked once per store generation."""
+        if getattr(self, "_days_ok", None) != snap.version:
+            from .days import check
+            check(snap.store)
+            self._days_ok = snap.version
 
     def stats(self) -> dict:
         return self.snapshot().store.stats()
