@@ -7,7 +7,7 @@ Every Q&A entry with a `history` is asked through the engine with its history, e
 `rag eval` asks it (a fresh store built from the corpus unless --store is given). An entry may
 carry `refers_to`: the names (any one suffices) the standalone question must contain for the
 pronoun or the elided subject to have been resolved right ("When was he released?" after "Who
-is Baradar?": ["Baradar"]). A wrong answer is then put down to the rewrite when the rewritten
+is Baradar?": ["Baradar"]; the eval's `rewrite_ok` metric). A wrong answer is then put down to the rewrite when the rewritten
 question names none of them, else to retrieval or the answerer (with the eval's failure label:
 false_abstention, reader_miss, retrieval_miss...).
 
@@ -34,14 +34,6 @@ def follow_up_lines(qa: Path) -> list[dict]:
             if x.strip() and json.loads(x).get("history")]
 
 
-def rewrite_ok(entry: dict, rewritten: str) -> bool | None:
-    refs = entry.get("refers_to")
-    if not refs:
-        return None
-    low = rewritten.lower()
-    return any(r.lower() in low for r in refs)
-
-
 def run(qa: Path, store: str | None) -> list[dict]:
     from eval.run import eval_settings, run_eval
     from rag.settings import Settings
@@ -54,14 +46,12 @@ def run(qa: Path, store: str | None) -> list[dict]:
             settings = settings.with_(store=Path(store))
         with contextlib.redirect_stderr(io.StringIO()):
             result = run_eval(settings, sub, fresh=store is None, progress=False)
-    by_id = {x["id"]: x for x in lines}
     out = []
     for r in result.records:
-        entry = by_id[r["id"]]
         rewritten = r["answer"].get("rewritten") or r["question"]
         out.append({"id": r["id"], "question": r["question"], "rewritten": rewritten,
                     "answerable": r["answerable"], "correct": r["correct"], "label": r["label"],
-                    "rewrite_ok": rewrite_ok(entry, rewritten),
+                    "rewrite_ok": r["scores"]["rewrite_ok"],      # eval.metrics.rewrite_ok
                     "confidence": r.get("confidence"),
                     "answer": r["answer"]["answer"][:160]})
     return out

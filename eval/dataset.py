@@ -12,7 +12,8 @@ the `DatasetError` message is "<file>:<line>: <reason>"):
 * optional: `history` (list of {"role": "user"|"assistant", "content": str}), `pinned` (bool),
   `date` (ISO date "YYYY-MM-DD": the answer must rest on the article of that date, for time
   questions), `conflict` (list of source file names whose reports disagree: the answer must show
-  the conflict citing each); any other field is ignored;
+  the conflict citing each), `refers_to` (for a follow-up: the names, any one of which its
+  standalone rewrite must contain: what its pronoun means); any other field is ignored;
 * answerable: `answers`, `evidence` and `source` non-empty;
 * unanswerable: `answers` empty, `evidence` empty, `source` "";
 * ids unique within the file.
@@ -52,6 +53,7 @@ class QAItem:
     pinned: bool = False
     date: str | None = None
     conflict: tuple[str, ...] = ()
+    refers_to: tuple[str, ...] = ()     # names a follow-up's standalone form must contain
     line: int = 0
 
 
@@ -118,6 +120,7 @@ def _parse_line(obj, fail) -> dict:
         except ValueError:
             fail(f"field 'date' must be an ISO date like \"2025-01-14\", got {when!r}")
     conflict = _check_str_list(obj, "conflict", fail) if "conflict" in obj else ()
+    refers_to = _check_str_list(obj, "refers_to", fail) if "refers_to" in obj else ()
     if len(conflict) == 1:
         fail("field 'conflict' needs at least two sources (the articles that disagree)")
 
@@ -165,6 +168,7 @@ def _parse_line(obj, fail) -> dict:
         pinned=pinned,
         date=when,
         conflict=conflict,
+        refers_to=refers_to,
     )
 
 
@@ -315,6 +319,12 @@ def lint(items: list[QAItem], texts: dict[str, str], strict: bool = False) -> li
             for q in it.evidence:
                 if index.locate(q, text) is None:
                     problems.append(f"{where}: evidence quote not found in {it.source}: {q!r}")
+
+        said = " ".join([t["content"] for t in it.history] + [it.question]).lower()
+        for name in it.refers_to:
+            if name.lower() not in said:
+                problems.append(f"{where}: refers_to name in neither the history nor the "
+                                f"question: {name!r}")
 
         for src in it.conflict:
             if src not in texts:

@@ -202,9 +202,21 @@ def score_question(answer: dict, item, spans: Sequence[Span], k: int, count_toke
     s["crag_score"] = crag(item.answerable, abstained, s["containment"])
     s["accuracy"] = is_correct(item.answerable, abstained, s["containment"])
     s["time_ok"] = time_ok(answer, item, s["containment"])
+    s["rewrite_ok"] = rewrite_ok(answer, item)
     s["answer_tokens"] = count_tokens(text)
     s["label"] = failure_label(item.answerable, abstained, s)
     return s
+
+
+def rewrite_ok(answer: dict, item) -> bool | None:
+    """For follow-ups with `refers_to`, None otherwise: the question the system searched with
+    (`rewritten`) names one of the entities the follow-up refers to. Apart from the answer, so
+    a wrong follow-up answer can be put down to the rewrite or to what came after it."""
+    refers = getattr(item, "refers_to", ())
+    if not refers:
+        return None
+    searched = (answer.get("rewritten") or answer.get("question") or "").lower()
+    return any(name.lower() in searched for name in refers)
 
 
 def time_ok(answer: dict, item, containment) -> bool | None:
@@ -234,7 +246,7 @@ METRICS = ("hit", "mrr", "evidence_recall", "ndcg", "answer_in_context", "contex
            "em", "f1", "containment", "token_recall",
            "citation_validity", "citation_precision", "citation_recall", "supported_answer",
            "supported_sentences", "noans_accuracy", "false_abstention", "crag_score", "accuracy",
-           "time_ok", "answer_tokens")
+           "time_ok", "rewrite_ok", "answer_tokens")
 RETRIEVAL = METRICS[:6]
 LOWER_IS_BETTER = frozenset({"false_abstention"})
 NOT_QUALITY = frozenset({"context_tokens", "answer_tokens"})   # costs: reported, never gated

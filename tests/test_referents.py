@@ -150,3 +150,29 @@ def test_chat_resolves_he_to_baradar_and_cites_the_2018_passage(engine):
         pytest.xfail("rewritten right, but the extractive answerer does not answer from "
                      "\"held until 2018\" (issue 12, the answerer's part: /work/wt/T-to-S.md)")
     assert "2018" in follow.text
+
+
+def test_rewrite_ok_scores_what_the_system_searched_for(tmp_path):
+    """The eval's follow-up metric: `refers_to` is validated and linted against the history,
+    and rewrite_ok compares it with the answer's `rewritten`."""
+    import json
+
+    from eval.dataset import DatasetError, lint, load_qa
+    from eval.metrics import rewrite_ok
+    base = {"id": "q1", "question": "When was he released?", "answers": ["2018"],
+            "evidence": ["held until 2018"], "source": "a.txt", "answerable": True,
+            "kind": "follow-up", "history": turns("Who is Baradar?", "A Taliban founder.")}
+    f = tmp_path / "qa.jsonl"
+    f.write_text(json.dumps({**base, "refers_to": "Baradar"}) + "\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match="refers_to"):
+        load_qa(f)
+    f.write_text(json.dumps({**base, "refers_to": ["Baradar", "Atmar"]}) + "\n", encoding="utf-8")
+    item = load_qa(f)[0]
+    problems = lint([item], {"a.txt": "He was held until 2018."})
+    assert problems == ["q1 (line 1): refers_to name in neither the history nor the question: "
+                        "'Atmar'"]
+    assert rewrite_ok({"rewritten": "When was Baradar released?"}, item) is True
+    assert rewrite_ok({"rewritten": "When was Hanif Atmar released?"}, item) is True
+    assert rewrite_ok({"rewritten": "When was Pakistan released?"}, item) is False
+    from dataclasses import replace
+    assert rewrite_ok({"rewritten": "x"}, replace(item, refers_to=())) is None
