@@ -94,3 +94,10 @@ def test_the_file_filter_lists_the_indexed_files(app):
     values = [v for _, v in dd.choices]
     assert values[0] == "" and OLD in values and BOUNTY in values and dd.value == BOUNTY
     assert filters.source_choices(service.sources(), keep="gone.txt").value == ""
+
+
+def test_as_of_anchors_relative_time_through_the_api(app):
+    d = client(app[0]).predict(question="What happened last year?", as_of="2031-03-01",
+                               api_name="/ask")
+    assert any("2030-01-01 to 2030-12-31" in n for n in d["notices"])
+    assert not any(n.startswith("Filtered") for n in d["notices"])    # as-of limits nothing
