@@ -37,3 +37,16 @@ def test_engine_reranks_in_hybrid_mode_and_times_it(engine):
     assert "rerank" in answer.timings and "fusion" in answer.timings
     top = engine.retrieve("How many times did Hanif Atmar travel to Pakistan to free Baradar?")
     assert top[0].chunk.source == "000_c73e7dc4e8ffbfc0.txt"
+
+
+def test_only_the_top_window_is_reordered(embedder):
+    """The engine asks for 30 candidates; a lookalike below the re-rank window must not be
+    pulled into the top 5 (it was, when the whole list was re-ordered)."""
+    from rag.retrieve import RERANK_DEPTH
+    fillers = [(_chunk(10 + i, f"Officials in Kabul met on day {i}. The weather was fine."),
+               0.05 - i * 1e-3) for i in range(RERANK_DEPTH)]
+    fused = fillers + [(ANSWER, 0.001)]
+    out = [c.id for c, _ in rerank("When was Anis Haqqani released?", fused, len(fused),
+                                   embedder, lambda term: 1.0)]
+    assert len(out) == len(fused) and out[-1] == ANSWER.id
+    assert set(out[:RERANK_DEPTH]) == {c.id for c, _ in fillers}
