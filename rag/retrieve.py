@@ -102,7 +102,7 @@ RERANK_DEPTH = 10    # fused candidates re-ordered by their best sentence (see `
 
 
 def rerank(question: str, ranked: Sequence[tuple[Chunk, float]], k: int, embedder,
-           idf) -> list[tuple[Chunk, float]]:
+           idf, depth: int = RERANK_DEPTH) -> list[tuple[Chunk, float]]:
     """Re-order the fused top candidates by reciprocal rank of two orders: the fusion's, and
     that of each chunk's best sentence as the extractive answerer scores sentences (question-term
     coverage weighted by IDF, embedding similarity, answer type). Among near-duplicate articles
@@ -110,12 +110,12 @@ def rerank(question: str, ranked: Sequence[tuple[Chunk, float]], k: int, embedde
     the one holding the answer from its lookalikes; the sentence that answers can. Measured with
     `rag bench` distractors: README "Scale".
 
-    Only the top RERANK_DEPTH are re-ordered, however many are asked for; the rest follow in
+    Only the top `depth` are re-ordered, however many are asked for; the rest follow in
     the fusion's order. The engine asks for 30 candidates (room for time scopes and conflicts):
     re-ordering all 30 let lookalikes from ranks 11-30 into the top 5 (hit@5 among 30x
     distractors 0.862 -> 0.840) and cost three times the time (bench/quality_scale.py)."""
     from .answer_extractive import Params, features
-    top, rest = list(ranked[:RERANK_DEPTH]), list(ranked[RERANK_DEPTH:k])
+    top, rest = list(ranked[:depth]), list(ranked[depth:k])
     best: dict[int, float] = {}
     params = Params()
     for f in features(question, as_passages(top), embedder, idf)[1]:
