@@ -40,7 +40,7 @@ class Params:
     rank: float = 0.05
     predicate: float = 0.2
     context: float = 0.5        # weight of terms found only in the title / previous sentence
-    type_gate: float = 0.3      # score multiplier when the question asks for a kind of thing
+    type_gate: float = 0.5      # score multiplier when the question asks for a kind of thing
                                 # (a year, a number, a name) that the sentence does not hold
     second_ratio: float = 0.8   # a runner-up sentence joins the answer when this close to the best
     second_other: bool = True  # ... even from another passage (a second citation)
@@ -69,6 +69,9 @@ class Feature:
     missing: float = 0.0      # the rarest question term found neither in it nor its context,
                               # as a share of the question's weight
     missing_name: float = 0.0   # the same, for the question's names only
+    near: float = 0.0         # question weight found within a few words of the typed answer
+                              # (the number, date or name), not just somewhere in the sentence
+    counted: float = 1.0      # "how many X": a number in it is followed by X or the predicate
 
     def score(self, p: Params) -> float:
         base = (p.coverage * (self.coverage + p.context * self.context) + p.dense * self.dense
@@ -162,6 +165,7 @@ def features(query: str, passages: Sequence[Passage], embedder,
     unknown = (sum(weights[t] for t in q_terms if weights[t] >= unseen) / total
                if idf is not _uniform else 0.0)
     q = Query(kind, unknown, len(q_terms))
+    counted_terms = set(T.terms(" ".join(T.counted_words(query)))) if kind == "number" else set()
     raw: list[tuple] = []
     for rank, p in enumerate(passages):
         title_terms = set(T.terms(p.chunk.title))
@@ -170,21 +174,51 @@ def features(query: str, passages: Sequence[Passage], embedder,
             sent = p.chunk.text[s:e]
             own = set(T.terms(sent))
             if len(own) >= 3 and not T.is_heading(sent):
-                found = q_terms & own
+                found = T.matched(q_terms, own)
                 cov = T.name_credit(found, names, weights) / total
-                around = found | (q_terms & (title_terms | prev))
+                around = found | T.matched(q_terms, title_terms | prev)
                 ctx = max(0.0, T.name_credit(around, names, weights) / total - cov)
-                typ = 1.0 if T.has_type(sent, kind, query) else 0.0
-                pred = (sum(weights[t] for t in pred_terms & own) / pred_total
+                spans = T.answer_spans(sent, kind, query)
+                typ = 1.0 if spans else 0.0
+                near = (_near(sent, spans, q_terms, weights) / total) if kind else cov
+                counted = (_counted(sent, spans, counted_terms | pred_terms)
+                           if counted_terms else typ)
+                pred = (sum(weights[t] for t in pred_terms & found) / pred_total
                         if pred_total else 1.0)
                 unmatched = q_terms - around
                 miss = max((weights[t] for t in unmatched), default=0.0) / total
                 miss_name = max((weights[t] for t in unmatched & name_terms), default=0.0) / total
-                raw.append((p.n, sent, cov, ctx, typ, 1.0 / (1.0 + rank), pred, miss, miss_name))
+                raw.append((p.n, sent, cov, ctx, typ, 1.0 / (1.0 + rank), pred, miss, miss_name,
+                            near, counted))
             prev = own
     if not raw:
         return q, []
     vecs = embedder.embed([query] + [r[1] for r in raw])
     dense = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
-    return q, [Feature(n, sent, cov, ctx, float(d), typ, prior, kind is not None, pred, miss, mn)
-               for (n, sent, cov, ctx, typ, prior, pred, miss, mn), d in zip(raw, dense)]
+    return q, [Feature(n, sent, cov, ctx, float(d), typ, prior, kind is not None, pred, miss, mn,
+                       near, counted)
+               for (n, sent, cov, ctx, typ, prior, pred, miss, mn, near, counted), d
+               in zip(raw, dense)]
+
+
+NEAR_CHARS = 60     # about ten words either side of the typed answer
+
+
+def _near(sent: str, spans, q_terms: set[str], weights: dict[str, float]) -> float:
+    """The most question weight found around any one typed answer in the sentence: "96" in
+    "the 2008 assault on the Serena Hotel ..., and the 2017 truck bombing that killed 96 people"
+    is near the truck bombing, not the Serena Hotel."""
+    best = 0.0
+    for s, e in spans:
+        window = set(T.terms(sent[max(0, s - NEAR_CHARS):e + NEAR_CHARS]))
+        best = max(best, sum(weights[t] for t in T.matched(q_terms, window)))
+    return best
+
+
+def _counted(sent: str, spans, wanted: set[str]) -> float:
+    """1.0 when a number is followed by what is counted or the asked predicate ("10 times",
+    "eight confirmed dead"), not by something else ("a 71-year-old" for "how many tanks")."""
+    for _, e in spans:
+        if T.matched(wanted, set(T.terms(sent[e:e + 40]))):
+            return 1.0
+    return 0.0

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 # Fitted by bench/tune_extractive.py (--fit); see FEATURES for the order.
 FEATURES = ("score", "coverage", "context", "predicate", "dense", "type_missing", "type_found",
-            "unknown", "missing", "margin", "prior")
-WEIGHTS = (1.4082, 1.094, -2.5256, 1.0986, 1.9394, 0.8495, -0.8583, -1.0189, -0.6527, 0.8111, 1.2847)
-BIAS = -2.9767
-THRESHOLD = 0.3937
+            "unknown", "missing", "margin", "prior", "near", "counted_missing")
+WEIGHTS = (0.6249, -0.3056, -1.9915, -1.0673, 0.528, 1.1946, 0.6773, 2.2231, -1.0662, 1.9876, 0.8121, 3.6596, -3.6192)
+BIAS = -2.3006
+THRESHOLD = 0.4245
 WEAK_BAND = 0.15        # answers this close above the threshold are flagged as weak
 
 OFF_TOPIC_SHARE = 0.34  # for naming the reason only
@@ -63,7 +63,8 @@ def vector(query, best, score: float, second: float) -> list[float]:
     return [score, best.coverage, best.context, best.predicate, best.dense,
             1.0 if best.typed and not best.type else 0.0, 1.0 if best.typed and best.type else 0.0,
             query.unknown, best.missing,
-            score - second, best.prior]
+            score - second, best.prior, best.near,
+            1.0 if best.typed and best.type and not best.counted else 0.0]
 
 
 def probability(x, weights=WEIGHTS, bias=BIAS) -> float:

@@ -48,8 +48,8 @@ def test_the_reason_names_the_failed_check():
 
 def test_more_evidence_never_lowers_the_confidence_of_a_typed_match():
     q = Query(kind="number", unknown=0.0, n_terms=4)
-    weak = C.decide(q, _feature(coverage=0.2, predicate=0.2), 0.2, 0.15)
-    strong = C.decide(q, _feature(coverage=0.9, predicate=1.0), 0.9, 0.3)
+    weak = C.decide(q, _feature(coverage=0.2, predicate=0.2, near=0.0, dense=0.2), 0.2, 0.15)
+    strong = C.decide(q, _feature(coverage=0.9, predicate=1.0, near=0.9), 0.9, 0.3)
     assert strong.confidence > weak.confidence
     assert not strong.abstain and weak.abstain
 

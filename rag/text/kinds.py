@@ -35,24 +35,46 @@ def expected_type(question: str) -> str | None:
     return None
 
 
-def _found(kind: str, text: str) -> list[str]:
+def _found(kind: str, text: str) -> list[tuple[str, int, int]]:
     if kind == "name":
-        return full_names(text)
-    return {"year": YEAR, "number": _NUMBER, "date": _DATE, "money": _MONEY}[kind].findall(text)
+        out, pos = [], 0
+        for n in full_names(text):
+            i = text.find(n, pos if text.find(n, pos) >= 0 else 0)
+            out.append((n, i, i + len(n)))
+        return out
+    pattern = {"year": YEAR, "number": _NUMBER, "date": _DATE, "money": _MONEY}[kind]
+    return [(m.group(0), m.start(), m.end()) for m in pattern.finditer(text)]
 
 
-def has_type(sentence: str, kind: str | None, question: str = "") -> bool:
-    """Does the sentence hold something of that kind which the question does not already hold?"""
+def answer_spans(sentence: str, kind: str | None, question: str = "") -> list[tuple[int, int]]:
+    """Where the sentence holds something of that kind which the question does not already
+    hold (character spans)."""
     if kind is None:
-        return False
-    asked = {m.lower() for m in _found(kind, question)}
+        return []
+    asked = {m.lower() for m, _, _ in _found(kind, question)}
     qwords = set(words(question))
-    for m in _found(kind, sentence):
+    out = []
+    for m, s, e in _found(kind, sentence):
         if m.lower() in asked:
             continue
         if kind == "name" and set(words(m)) <= qwords:
             continue
         if kind == "number" and YEAR.fullmatch(m):   # "how many" is rarely answered by a year
             continue
-        return True
-    return False
+        out.append((s, e))
+    return out
+
+
+def has_type(sentence: str, kind: str | None, question: str = "") -> bool:
+    """Does the sentence hold something of that kind which the question does not already hold?"""
+    return bool(answer_spans(sentence, kind, question))
+
+
+_COUNTED = re.compile(r"\bhow many\s+([\w'’-]+)(?:\s+([\w'’-]+))?", re.I)
+
+
+def counted_words(question: str) -> list[str]:
+    """What a "how many" question counts: the two words after it ("How many US soldiers died"
+    -> ["US", "soldiers"]; callers drop stopwords such as "were")."""
+    m = _COUNTED.search(question)
+    return [w for w in m.groups() if w] if m else []
