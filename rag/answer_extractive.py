@@ -35,10 +35,10 @@ from .types import Answer, Passage, Sentence
 class Params:
     """Sentence-scoring weights, tuned by `bench/tune_extractive.py` on the even-numbered
     questions of eval/data/qa.jsonl and checked on the odd ones."""
-    coverage: float = 0.45
+    coverage: float = 0.6
     dense: float = 0.2
     rank: float = 0.05
-    predicate: float = 0.2
+    predicate: float = 0.4
     context: float = 0.5        # weight of terms found only in the title / previous sentence
     type_gate: float = 0.5      # score multiplier when the question asks for a kind of thing
                                 # (a year, a number, a name) that the sentence does not hold

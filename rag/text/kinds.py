@@ -23,7 +23,8 @@ def expected_type(question: str) -> str | None:
     if re.search(r"\b(what|which|in what) year\b|\bwhat year\b", q):
         return "year"
     if re.search(r"\bhow much (money|aid|funding|did .* (pay|spend|cost|raise))|\bwhat (amount|sum)\b|"
-                 r"\bhow much .*\b(cost|worth|paid|spent|raised|fund)", q):
+                 r"\bhow much .*\b(cost|worth|paid|spent|raised|fund)|\bwhat (?:was|is|were|are) the (?:price|cost)",
+                 q):
         return "money"
     if re.search(r"\bhow (many|much|long|old|far)\b|\bwhat (number|percentage|share|amount)\b|"
                  r"\bwhat (?:was|is) the (?:number|amount|size|bounty|age|death toll)\b", q):
