@@ -168,7 +168,7 @@ def test_cli_reports_failures_and_keeps_the_index(site, tmp_path, monkeypatch, c
     assert rc == 1
     assert "Not fetched " + site.base + "/gone: the server answered HTTP 404" in err
     assert "no article text found" in err
-    rc = main(["ask", "--store", str(store), "--json", "Who opened in the district?"])
+    rc = main(["ask", "--store", str(store), "--json", "What opened in the district?"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["citations"][0]["source"] == safe_name(site.base + "/ok")
     assert set(before) <= {p.name for p in (store / "web").iterdir()}
