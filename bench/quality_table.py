@@ -1,10 +1,11 @@
 """Print the README's answer-quality table (markdown): issue 12's targets, the answerer before
 and after, on all questions and on the held-out half.
 
-usage: .venv/bin/python bench/quality_table.py [--before REV] [--after FILE]
+usage: .venv/bin/python bench/quality_table.py [--before REV [REV ...]] [--after FILE]
 
-"before" is eval/baseline.json as committed at git revision REV (default: the baseline taken on
-the 291-question set just before the calibrated answerer); "after" is a fresh `rag eval --fresh`
+"before" is eval/baseline.json as committed at each git revision REV (default: the baseline taken
+on the 291-question set just before the calibrated answerer; give several revisions for several
+"before" columns, e.g. the issue's start and the last session's end); "after" is a fresh `rag eval --fresh`
 run of the current code (or a baseline/questions file given with --after). The held-out half is
 the odd-numbered questions (2nd, 4th, ... line of eval/data/qa.jsonl), which
 bench/tune_extractive.py never fits on.
@@ -96,30 +97,36 @@ def fmt(v: tuple[float | None, int]) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--before", help="git revision whose eval/baseline.json is 'before'")
+    ap.add_argument("--before", nargs="+", default=[None],
+                    help="git revision(s) whose eval/baseline.json is 'before'")
     ap.add_argument("--after", help="a baseline.json for 'after' instead of a fresh run")
     ap.add_argument("--current", action="store_true",
                     help="also print the README's 'Current numbers' tables of the fresh run")
     args = ap.parse_args(argv)
-    rev, before = before_records(args.before)
+    befores = [before_records(rev) for rev in args.before]
     after, summary = after_records(args.after)
     if summary and args.current:
         print_current(summary)
         print()
     order = {r["id"]: i for i, r in enumerate(after)}
     held = lambda r: order.get(r["id"], 0) % 2 == 1   # noqa: E731  (odd-numbered lines)
-    print(f"| metric ({len(after)} questions) | target | before ({rev}) | after | "
-          "before, held-out half | after, held-out half |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    revs = [rev for rev, _ in befores]
+    print(f"| metric ({len(after)} questions) | target | "
+          + " | ".join(f"before ({rev})" for rev in revs) + " | after | "
+          + " | ".join(f"held-out half, {rev}" for rev in revs) + " | held-out half, after |")
+    print("| --- | --- |" + " --- |" * (2 * len(revs) + 2))
     for label, target, keep, metric in ROWS:
-        cells = [fmt(mean(before, keep, metric)), fmt(mean(after, keep, metric)),
-                 fmt(mean(before, lambda r: keep(r) and held(r), metric)),
-                 fmt(mean(after, lambda r: keep(r) and held(r), metric))]
+        kept = lambda r: keep(r) and held(r)   # noqa: E731
+        cells = ([fmt(mean(b, keep, metric)) for _, b in befores] + [fmt(mean(after, keep, metric))]
+                 + [fmt(mean(b, kept, metric)) for _, b in befores]
+                 + [fmt(mean(after, kept, metric))])
         n = mean(after, keep, metric)[1]
         print(f"| {label} (n={n}) | {target} | " + " | ".join(cells) + " |")
     if summary:
         p50 = summary["latency_ms"].get("total", {}).get("p50")
-        print(f"| question p50 in the eval run, warm engine (ms) | ≤ 40 | | {p50:.0f} | | |")
+        blank = " |" * len(revs)
+        print(f"| question p50 in the eval run, warm engine (ms) | ≤ 40 |{blank} {p50:.0f} |"
+              + blank + " |")
     return 0
 
 
