@@ -29,6 +29,7 @@ from . import text as T
 from .answer import ABSTAIN_TEXT
 from .citations import verify
 from .confidence import THRESHOLD, Decision, decide
+from .direct import KINDS as DIRECT_KINDS, short_answer
 from .types import Answer, Passage, Sentence
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class Feature:
     near: float = 0.0         # question weight found within a few words of the typed answer
                               # (the number, date or name), not just somewhere in the sentence
     counted: float = 1.0      # "how many X": a number in it is followed by X or the predicate
+    short: str = ""           # the direct answer it holds, where the type allows (rag.direct)
 
     def score(self, p: Params) -> float:
         base = (p.coverage * (self.coverage + p.context * self.context) + p.dense * self.dense
@@ -112,6 +114,11 @@ class ExtractiveAnswerer:
         # the LLM's sentences go through keeps "supported" one definition, not two.
         sentences = tuple(Sentence(f.text, (f.n,), verify(f.text, [by_n[f.n]])) for f in chosen)
         text = " ".join(f"{f.text} [{f.n}]" for f in chosen)
+        top = chosen[0]
+        if top.short:
+            sentences = (Sentence(top.short, (top.n,), verify(top.short, [by_n[top.n]])),
+                         *sentences)
+            text = f"{top.short} [{top.n}]. {text}"
         notices = (f"weak evidence (confidence {decision.confidence:.2f}): check the source",) \
             if decision.weak else ()
         return Answer(text=text, abstained=False, sentences=sentences, notices=notices, **base)
@@ -166,6 +173,7 @@ def features(query: str, passages: Sequence[Passage], embedder,
                if idf is not _uniform else 0.0)
     q = Query(kind, unknown, len(q_terms))
     counted_terms = set(T.terms(" ".join(T.counted_words(query)))) if kind == "number" else set()
+    direct_terms = set(T.terms(" ".join(T.counted_words(query, 3))))
     raw: list[tuple] = []
     for rank, p in enumerate(passages):
         title_terms = set(T.terms(p.chunk.title))
@@ -180,7 +188,10 @@ def features(query: str, passages: Sequence[Passage], embedder,
                 ctx = max(0.0, T.name_credit(around, names, weights) / total - cov)
                 spans = T.answer_spans(sent, kind, query)
                 typ = 1.0 if spans else 0.0
-                near = (_near(sent, spans, q_terms, weights) / total) if kind else cov
+                near, span = _near(sent, spans, q_terms, weights)
+                near = near / total if kind else cov
+                short = (short_answer(sent, span, direct_terms, kind, query)
+                         if kind in DIRECT_KINDS else "")
                 counted = (_counted(sent, spans, counted_terms | pred_terms)
                            if counted_terms else typ)
                 pred = (sum(weights[t] for t in pred_terms & found) / pred_total
@@ -189,30 +200,33 @@ def features(query: str, passages: Sequence[Passage], embedder,
                 miss = max((weights[t] for t in unmatched), default=0.0) / total
                 miss_name = max((weights[t] for t in unmatched & name_terms), default=0.0) / total
                 raw.append((p.n, sent, cov, ctx, typ, 1.0 / (1.0 + rank), pred, miss, miss_name,
-                            near, counted))
+                            near, counted, short))
             prev = own
     if not raw:
         return q, []
     vecs = embedder.embed([query] + [r[1] for r in raw])
     dense = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
     return q, [Feature(n, sent, cov, ctx, float(d), typ, prior, kind is not None, pred, miss, mn,
-                       near, counted)
-               for (n, sent, cov, ctx, typ, prior, pred, miss, mn, near, counted), d
+                       near, counted, short)
+               for (n, sent, cov, ctx, typ, prior, pred, miss, mn, near, counted, short), d
                in zip(raw, dense)]
 
 
 NEAR_CHARS = 60     # about ten words either side of the typed answer
 
 
-def _near(sent: str, spans, q_terms: set[str], weights: dict[str, float]) -> float:
-    """The most question weight found around any one typed answer in the sentence: "96" in
-    "the 2008 assault on the Serena Hotel ..., and the 2017 truck bombing that killed 96 people"
-    is near the truck bombing, not the Serena Hotel."""
-    best = 0.0
+def _near(sent: str, spans, q_terms: set[str],
+          weights: dict[str, float]) -> tuple[float, tuple[int, int] | None]:
+    """The most question weight found around any one typed answer in the sentence, and that
+    answer's span: "96" in "the 2008 assault on the Serena Hotel ..., and the 2017 truck bombing
+    that killed 96 people" is near the truck bombing, not the Serena Hotel."""
+    best, where = 0.0, None
     for s, e in spans:
         window = set(T.terms(sent[max(0, s - NEAR_CHARS):e + NEAR_CHARS]))
-        best = max(best, sum(weights[t] for t in T.matched(q_terms, window)))
-    return best
+        w = sum(weights[t] for t in T.matched(q_terms, window))
+        if where is None or w > best:
+            best, where = w, (s, e)
+    return best, where
 
 
 def _counted(sent: str, spans, wanted: set[str]) -> float:

@@ -71,11 +71,11 @@ def has_type(sentence: str, kind: str | None, question: str = "") -> bool:
     return bool(answer_spans(sentence, kind, question))
 
 
-_COUNTED = re.compile(r"\bhow many\s+([\w'’-]+)(?:\s+([\w'’-]+))?", re.I)
+_COUNTED = re.compile(r"\bhow many((?:\s+[\w'’-]+){1,3})", re.I)
 
 
-def counted_words(question: str) -> list[str]:
-    """What a "how many" question counts: the two words after it ("How many US soldiers died"
+def counted_words(question: str, n: int = 2) -> list[str]:
+    """What a "how many" question counts: the `n` words after it ("How many US soldiers died"
     -> ["US", "soldiers"]; callers drop stopwords such as "were")."""
     m = _COUNTED.search(question)
-    return [w for w in m.groups() if w] if m else []
+    return m.group(1).split()[:n] if m else []

@@ -1,0 +1,53 @@
+"""A direct answer before the quoted sentence, where the question's type allows one.
+
+"How many times did Atmar travel to Pakistan?" is answered "10 times [1]." and then the sentence
+that says so, with the same citation: a reader sees the answer without reading the paragraph,
+and the quote stays the evidence. Only for numbers, sums and years, which the text kit finds
+reliably in a sentence; a name or a date is left to the quote (a sentence holds several, and a
+wrong short answer above a right quote would mislead).
+"""
+from __future__ import annotations
+
+import re
+
+from . import text as T
+
+KINDS = ("number", "money", "year")
+# Words that belong to the number itself: "4.5 million", "40 percent".
+_SCALE = frozenset("hundred thousand million billion trillion percent per cent %".split())
+# Units that answer "how long / how old / how far" ("two weeks", "900 kilometers").
+_UNITS = frozenset(T.stem("""second minute hour day week month year decade kilometre kilometer mile
+metre meter km""".split()))
+_WORD = re.compile(r"[\w%’'-]+")
+_MEASURE = re.compile(r"\bhow (?:long|old|far)\b", re.I)
+
+
+def short_answer(sentence: str, span: tuple[int, int] | None, counted: set[str],
+                 kind: str | None, question: str) -> str:
+    """The typed answer at `span` with its scale word, and the counted words or unit that follow
+    ("10 times", "4.5 million people", "two weeks", "a 21-member jirga" -> "21-member"). A bare
+    number is not shown: without what it counts ("20" for "how many soldiers") it is as likely
+    another figure in the sentence, so "" then, and for no answer."""
+    if span is None:
+        return ""
+    s, e = span
+    out = sentence[s:e]
+    if kind != "number":                            # a year or a sum says what it is
+        return out
+    # A unit answers "how long / old / far", not "how much aid" ("three years").
+    wanted = counted | (_UNITS if _MEASURE.search(question) else frozenset())
+    if sentence[e:e + 1] == "-":                    # "21-member", "267-word"
+        m = _WORD.match(sentence, e + 1)
+        ok = m and set(T.terms(m.group(0))) & wanted
+        return out + "-" + m.group(0) if ok else ""
+    told = False
+    for w in _WORD.findall(sentence[e:e + 60])[:4]:
+        t = set(T.terms(w))
+        if w.lower() in _SCALE:
+            out += ("" if w == "%" else " ") + w
+        elif t & wanted:
+            out += " " + w
+            told = True
+        else:
+            break
+    return out.strip() if told else ""
