@@ -62,13 +62,14 @@ def chunk_article(doc_text: str, art: ParsedArticle, chunk_tokens: int,
     out = []
     for run in runs(doc_text, art.blocks):
         sents: list[Span] = []
+        counts: dict[Span, int] = {}    # token counts _fit already knows: not encoded twice
         for block in run:
             deadline.check()
             for s in sentences(doc_text, block, deadline):
-                sents.extend(_fit(doc_text, s, chunk_tokens, deadline))
+                sents.extend(_fit(doc_text, s, chunk_tokens, deadline, counts))
         blocks = set(run)       # a set: a run of thousands of lines stays linear
         heads = {s for s in sents if s in blocks and is_heading(doc_text[s[0]:s[1]])}
-        for start, end in _pack(doc_text, sents, chunk_tokens, overlap_tokens, heads):
+        for start, end in _pack(doc_text, sents, chunk_tokens, overlap_tokens, heads, counts):
             out.append(Chunk.make(a.source, a.title, a.index, doc_text[start:end], start, end,
                                   a.date))
     return out
@@ -118,7 +119,8 @@ def sentences(doc_text: str, block: Span, deadline: Deadline = NO_DEADLINE) -> l
 _WINDOW = 1 << 16     # characters encoded at a time: a line of megabytes stays in bounded memory
 
 
-def _fit(doc_text: str, span: Span, budget: int, deadline: Deadline = NO_DEADLINE) -> list[Span]:
+def _fit(doc_text: str, span: Span, budget: int, deadline: Deadline = NO_DEADLINE,
+         counts: dict[Span, int] | None = None) -> list[Span]:
     """A sentence longer than the budget, cut at token boundaries (the last resort).
 
     Linear in the sentence's length: it is encoded window by window, each piece is re-counted
@@ -134,7 +136,10 @@ def _fit(doc_text: str, span: Span, budget: int, deadline: Deadline = NO_DEADLIN
         text = doc_text[pos:stop]
         ids = enc.encode(text, disallowed_special=())
         if stop == end and len(ids) <= budget:
-            _keep(out, _strip(doc_text, pos, end))
+            piece = _strip(doc_text, pos, end)
+            _keep(out, piece)
+            if counts is not None and piece == (pos, end):
+                counts[piece] = len(ids)
             break
         _, offs = enc.decode_with_offsets(ids)
         offs.append(len(text))
@@ -163,11 +168,12 @@ def _keep(out: list[Span], piece: Span) -> None:
 
 
 def _pack(doc_text: str, sents: list[Span], budget: int, overlap: int,
-          heads: set[Span]) -> list[Span]:
+          heads: set[Span], counts: dict[Span, int] | None = None) -> list[Span]:
     """Greedy packing of sentences into spans of at most `budget` tokens; each next chunk starts
     with the trailing sentences of the previous one that fit in `overlap` tokens. A subheading
     goes with the paragraph it introduces, not at the end of the chunk before it."""
-    cost = [tokens.count(doc_text[s:e]) for s, e in sents]
+    known = counts or {}
+    cost = [known.get((s, e)) or tokens.count(doc_text[s:e]) for s, e in sents]
     out: list[Span] = []
     i, n = 0, len(sents)
     while i < n:

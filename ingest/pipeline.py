@@ -35,7 +35,7 @@ from .split import parse_articles
 
 _EMBED_BATCH = 256      # texts per embedder call
 _FIRST_FLUSH = 16       # chunks in the first write; doubling to _MAX_FLUSH. Small first writes
-_MAX_FLUSH = 2048       # commit the first files at once; large later ones amortise round trips
+_MAX_FLUSH = 10000      # commit the first files at once; large later ones amortise round trips
 
 
 @dataclass

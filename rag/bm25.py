@@ -5,11 +5,16 @@ the answerer and the citation checker use), with the article title indexed befor
 news questions often name the story's subject. `search(query, k)` keeps no state between calls,
 so one index serves concurrent sessions without a lock.
 
-Chroma is the source of truth. The BM25 files carry a fingerprint of the chunk ids they were
-built from; when it differs from Chroma's (an ingest was killed between the two writes, or a
-store was copied without its bm25/ folder), or the folder was written by an older version (the
-llama-index BM25Retriever layout), the index is rebuilt from Chroma. So the two never disagree
-for longer than one open (and open engines reopen when an ingest changes the store).
+The index keeps chunk ids and, for `where` filters, each chunk's filterable fields as small
+integer codes; the texts of the k chunks a search returns come from the store's chunk table
+(rag/chunktable.py), so an open index does not hold the corpus in memory.
+
+The BM25 files record how many chunks they were built from (and, for a Chroma server that other
+clients may change, a fingerprint of the collection's ids); when that differs from the store
+(a store copied without its bm25/ folder, a first ingest still running, a change made on the
+server), or the folder was written by an older version, the index is rebuilt from the chunk
+table. So the two never disagree for longer than one open (and open engines reopen when an
+ingest changes the store).
 """
 from __future__ import annotations
 
@@ -18,10 +23,10 @@ import json
 import math
 import os
 import shutil
+import sqlite3
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -29,8 +34,10 @@ from . import text as T
 from .types import Chunk
 
 _STATE = "state.json"
-_CHUNKS = "chunks.jsonl"
-FORMAT = 2          # 1: llama-index's BM25Retriever folder (node JSON corpus); rebuilt on open
+_IDS, _CODES = "ids.npy", "codes.npz"
+# 1: llama-index's BM25Retriever folder; 2: chunks.jsonl beside the model. Both rebuilt on open.
+FORMAT = 3
+FIELDS = ("source", "title", "article", "start", "end", "date", "day")   # rag.where.metadata
 
 
 def fingerprint(ids: Sequence[str]) -> str:
@@ -49,12 +56,18 @@ def document(c: Chunk) -> str:
     return f"{c.title}\n{c.text}"
 
 
+Lookup = Callable[[Sequence[str]], Mapping[str, Chunk]]
+
+
 class BM25Index:
-    def __init__(self, model, chunks: list[Chunk], df: dict[str, int], fp: str):
+    def __init__(self, model, ids: np.ndarray, codes: dict[str, np.ndarray],
+                 values: dict[str, list], df: dict[str, int], fp: str, lookup: Lookup):
         self._model = model
-        self._chunks = chunks
+        self._ids = ids                   # chunk ids in index order (bytes, S32)
+        self._codes, self._values = codes, values   # field -> per-chunk code, code -> value
+        self._lookup = lookup             # ids -> chunks (the chunk table)
         self.df = df                      # term -> number of chunks holding it
-        self.n = len(chunks)
+        self.n = len(ids)
         self.fingerprint = fp
 
     def idf(self, term: str) -> float:
@@ -64,19 +77,33 @@ class BM25Index:
         return math.log(1 + (self.n - d + 0.5) / (d + 0.5))
 
     @classmethod
-    def build(cls, chunks: Sequence[Chunk]) -> "BM25Index | None":
-        if not chunks:
-            return None
+    def build(cls, chunks: Iterable[Chunk], lookup: Lookup | None = None,
+              fp: str | None = None) -> "BM25Index | None":
+        """An index of `chunks` (read once, so a generator keeps memory to the tokens).
+        Without `lookup` the chunks are kept in memory to answer with."""
         import bm25s
-        corpus = [tokens(document(c)) for c in chunks]
-        df: dict[str, int] = {}
-        for doc in corpus:
+        kept: dict[str, Chunk] = {}
+        corpus, ids, df = [], [], {}
+        fields = _Fields()
+        for c in chunks:
+            doc = tokens(document(c))
             for t in set(doc):
                 df[t] = df.get(t, 0) + 1
+            # An empty document would give bm25s an empty vocabulary row: index a placeholder.
+            corpus.append(doc or [""])
+            ids.append(c.id)
+            fields.add(c)
+            if lookup is None:
+                kept[c.id] = c
+        if not ids:
+            return None
         model = bm25s.BM25()
-        # An empty document would give bm25s an empty vocabulary row; index one placeholder.
-        model.index([doc or [""] for doc in corpus], show_progress=False)
-        return cls(model, list(chunks), df, fingerprint([c.id for c in chunks]))
+        model.index(corpus, show_progress=False)
+        del corpus
+        codes, values = fields.arrays()
+        return cls(model, np.array(ids, dtype="S32"), codes, values, df,
+                   fp or fingerprint(ids),
+                   lookup or (lambda want, _k=kept: {i: _k[i] for i in want if i in _k}))
 
     def search(self, query: str, k: int, where: Mapping | None = None) -> list[tuple[Chunk, float]]:
         """The `k` best chunks for `query` with their BM25 scores (only those sharing a term),
@@ -86,13 +113,38 @@ class BM25Index:
             return []
         mask = None
         if where:
-            from .where import matches, metadata
-            mask = np.array([matches(where, metadata(c)) for c in self._chunks], dtype=np.float32)
+            mask = self.mask(where).astype(np.float32)
             if not mask.any():
                 return []
-        ids, scores = self._model.retrieve([q], k=min(k, self.n), show_progress=False,
-                                           n_threads=1, weight_mask=mask)
-        return [(self._chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
+        rows, scores = self._model.retrieve([q], k=min(k, self.n), show_progress=False,
+                                            n_threads=1, weight_mask=mask)
+        hits = [(self._ids[int(i)].decode(), float(s)) for i, s in zip(rows[0], scores[0]) if s > 0]
+        found = self._lookup([i for i, _ in hits])
+        return [(found[i], s) for i, s in hits if i in found]
+
+    def mask(self, where: Mapping) -> np.ndarray:
+        """Which chunks match `where`, evaluated once per distinct value of a field rather than
+        once per chunk (rag.where.matches decides each value, so the semantics are Chroma's)."""
+        from .where import matches
+        out = np.ones(self.n, dtype=bool)
+        for key, cond in where.items():
+            if key in ("$and", "$or"):
+                parts = [self.mask(w) for w in cond]
+                if key == "$and":
+                    part = np.logical_and.reduce(parts) if parts else np.ones(self.n, bool)
+                else:
+                    part = np.logical_or.reduce(parts) if parts else np.zeros(self.n, bool)
+            else:
+                values = self._values.get(key)
+                if values is None:      # a field no chunk has: decided as for a missing value
+                    ok = matches({key: cond}, {})
+                    part = np.full(self.n, ok)
+                else:
+                    ok = np.array([matches({key: cond}, {} if v is None else {key: v})
+                                   for v in values], dtype=bool)
+                    part = ok[self._codes[key]]
+            out &= part
+        return out
 
     def save(self, folder: Path) -> None:
         # Write to a sibling temp folder and swap it in, so a kill never leaves half an index.
@@ -100,11 +152,10 @@ class BM25Index:
         tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=folder.parent))
         try:
             self._model.save(str(tmp), show_progress=False)
-            with open(tmp / _CHUNKS, "w", encoding="utf-8") as f:
-                for c in self._chunks:
-                    f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+            np.save(tmp / _IDS, self._ids)
+            np.savez(tmp / _CODES, **self._codes)
             (tmp / _STATE).write_text(json.dumps({"format": FORMAT, "fingerprint": self.fingerprint,
-                                                  "df": self.df}))
+                                                  "df": self.df, "values": self._values}))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -115,33 +166,71 @@ class BM25Index:
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path) -> "BM25Index | None":
+    def load(cls, folder: Path, lookup: Lookup | None = None) -> "BM25Index | None":
+        """The index saved in `folder`; chunks come from `lookup`, by default the chunk table
+        beside the folder. None when missing, damaged or of an older layout."""
         folder = Path(folder)
         try:
             state = json.loads((folder / _STATE).read_text())
             if state.get("format") != FORMAT:
-                return None        # an older layout: the caller rebuilds from Chroma
+                return None        # an older layout: the caller rebuilds it
+            if lookup is None:
+                from .chunktable import ChunkTable
+                lookup = ChunkTable(folder.parent / "chunks.sqlite", writable=False).get_many
             import bm25s
             model = bm25s.BM25.load(str(folder), show_progress=False)
-            with open(folder / _CHUNKS, encoding="utf-8") as f:
-                chunks = [Chunk(**json.loads(line)) for line in f]
-            return cls(model, chunks, state["df"], state["fingerprint"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None   # missing or damaged: the caller rebuilds from Chroma
+            ids = np.load(folder / _IDS)
+            with np.load(folder / _CODES) as z:
+                codes = {k: z[k] for k in z.files}
+            return cls(model, ids, codes, state["values"], state["df"], state["fingerprint"],
+                       lookup)
+        except (OSError, ValueError, KeyError, TypeError, sqlite3.Error):
+            return None   # missing or damaged: the caller rebuilds it
+
+
+class _Fields:
+    """Per-chunk codes of the filterable fields, and each field's distinct values."""
+
+    def __init__(self):
+        self.index: dict[str, dict] = {f: {} for f in FIELDS}
+        self.codes: dict[str, list[int]] = {f: [] for f in FIELDS}
+
+    def add(self, c: Chunk) -> None:
+        from .where import metadata
+        meta = metadata(c)
+        for f in FIELDS:
+            v = meta.get(f)
+            seen = self.index[f]
+            self.codes[f].append(seen.setdefault(v, len(seen)))
+
+    def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, list]]:
+        return ({f: np.array(c, dtype=np.int32) for f, c in self.codes.items()},
+                {f: list(self.index[f]) for f in FIELDS})
 
 
 def ensure_bm25(store, force: bool = False) -> BM25Index | None:
-    """Load the BM25 index beside `store`, rebuilding it from Chroma if missing or stale."""
+    """Load the BM25 index beside `store`, rebuilding it from the chunk table if missing or
+    stale. A local generation is checked by its chunk count (a published one never changes);
+    on a Chroma server, which other clients write to, by the fingerprint of the collection's ids."""
     folder = store.data / "bm25"
-    current = None if force else BM25Index.load(folder)
-    if current is not None and current.fingerprint == fingerprint(store.all_ids()):
-        return current
-    index = BM25Index.build(store.all_chunks())
-    if index is not None:
+    table = store.table
+    lookup = table.get_many if table is not None else None
+    current = None if (force or table is None) else BM25Index.load(folder, lookup)
+    if store.remote or table is None:
+        want = fingerprint(store.all_ids())
+        if current is not None and current.fingerprint == want:
+            return current
+    else:
+        n = table.count()
+        if current is not None and current.n == n:
+            return current
+        want = None
+    index = BM25Index.build(store.iter_chunks(), lookup, fp=want)
+    if index is not None and table is not None:
         try:
             index.save(folder)
         except OSError:
             pass   # a read-only store still answers; the index is rebuilt in memory next time
-    else:
+    elif index is None:
         shutil.rmtree(folder, ignore_errors=True)
     return index

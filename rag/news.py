@@ -168,15 +168,5 @@ def filters(since: date | None = None, until: date | None = None,
 
 
 def newest_date(store) -> date | None:
-    """The newest publication date among the indexed chunks (metadata only, no documents)."""
-    newest = None
-    offset, batch = 0, 5000
-    while True:
-        got = store.chunks.get(include=["metadatas"], limit=batch, offset=offset)
-        for m in got["metadatas"]:
-            d = as_date((m or {}).get("date"))
-            if d and (newest is None or d > newest):
-                newest = d
-        if len(got["ids"]) < batch:
-            return newest
-        offset += batch
+    """The newest publication date among the indexed chunks (one query on the chunk table)."""
+    return as_date(store.newest_date())

@@ -4,16 +4,18 @@ engines read it).
 
 Layout of a store directory:
     CURRENT              names the live generation folder (replaced atomically)
-    g-<id>/chroma/       Chroma's files: the `chunks` collection, one record per chunk (its text,
-                         offsets and vector) and nothing else
+    g-<id>/chroma/       Chroma's files: the `chunks` collection, one record per chunk: its vector
+                         and the fields filters use (source, date, day), no text
+    g-<id>/chunks.sqlite each chunk's text, title and offsets (`rag.chunktable`), by chunk id
     g-<id>/files.sqlite  one row per ingested file (`rag.filetable`), written only after all the
                          file's chunks are in: the commit marker that makes an interrupted
                          ingest resumable
-    g-<id>/bm25/         the lexical index, rebuilt from Chroma whenever its fingerprint is stale
+    g-<id>/bm25/         the lexical index, rebuilt from the chunk table whenever it is stale
     .lock                held by writers, so two ingests never interleave
 
 Stores written before files.sqlite kept file records in a Chroma collection `files` (with each
-file's full text); they read as they are, and the next writer migrates the copy it writes.
+file's full text), and stores written before chunks.sqlite kept each chunk's text in Chroma;
+they read as they are, and the next writer migrates the copy it writes.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .chunktable import ChunkTable
 from .filetable import FileTable
 from .generations import (Lease, StoreError, check_unmarked, generations,  # noqa: F401
                           holds_index, live_generation, new_generation, publish, touch_version,
@@ -35,10 +38,13 @@ from .remote import ServerError
 from .types import Chunk
 
 CHUNKS, FILES, FILE_TABLE = "chunks", "files", "files.sqlite"   # FILES: before files.sqlite
+CHUNK_TABLE = "chunks.sqlite"
 # Chroma shares one System per folder in a process, counted by its clients; creating one
 # while another thread closes the last client of that folder races (KeyError inside chromadb).
 _CLIENTS = threading.RLock()
-_BATCH = 1000   # well under Chroma's max batch size, and a unit of progress for the bar
+# Records per Chroma call: under its max batch size (5461 here). Chroma re-saves its whole HNSW
+# file after every call that crosses its sync threshold, so fewer, larger calls write less.
+_BATCH = 5000
 
 
 def _client(path: Path, chroma_url: str | None = None):
@@ -95,11 +101,10 @@ def writer_lock(root: Path) -> Iterator[None]:
         lock.release()
 
 
-def _meta(c: Chunk, file_sha: str | None) -> dict:
-    m = {"source": c.source, "title": c.title, "article": c.article, "start": c.start,
-         "end": c.end}
-    if file_sha:
-        m["file_sha"] = file_sha
+def _meta(c: Chunk) -> dict:
+    """What Chroma keeps besides the vector: only the fields filters use (rag/news.py builds
+    them on source and day). Every key costs a row and an index entry per chunk."""
+    m = {"source": c.source}
     if c.date:
         m["date"] = c.date
         if (day := day_number(c.date)) is not None:
@@ -115,6 +120,7 @@ def day_number(iso: str | None) -> int | None:
 
 
 def _chunk(cid: str, text: str, m: dict) -> Chunk:
+    """A chunk from a record of a store written before chunks.sqlite (text in Chroma)."""
     return Chunk(cid, m["source"], m.get("title", ""), int(m.get("article", 0)), text,
                  int(m["start"]), int(m["end"]), m.get("date"))
 
@@ -145,7 +151,8 @@ class Store:
         except BaseException:
             self.close()
             raise
-        self._finalizer = weakref.finalize(self, _release, self._client, self._lease, self.files)
+        self._finalizer = weakref.finalize(self, _release, self._client, self._lease, self.files,
+                                           self.table)
         built_with = (self.chunks.metadata or {}).get("embedder")
         if built_with != embedder_name:
             raise StoreError(
@@ -173,7 +180,8 @@ class Store:
                          f"try again.")
 
     def _open(self, create: bool, chroma_url: str | None) -> None:
-        self._client = self.files = None
+        self._client = self.files = self.table = None
+        self.remote = bool(chroma_url)
         names = _where(self.data, chroma_url, self.path)
         self._legacy_files = names["files"]
         try:
@@ -187,6 +195,7 @@ class Store:
             else:
                 self.chunks = self._client.get_collection(names["chunks"], **kw)
             self.files = self._file_table(writable=create)
+            self.table = self._chunk_table(writable=create)
         except (StoreError, ServerError):
             raise
         except Exception as e:  # chromadb and sqlite raise many types for a damaged folder
@@ -208,6 +217,19 @@ class Store:
         self._client.delete_collection(legacy)
         return files
 
+    def _chunk_table(self, writable: bool) -> ChunkTable | None:
+        """The chunk table; None when reading a store from before it (texts in Chroma). A writer
+        of such a store's copy moves the texts into a new table first."""
+        path = self.data / CHUNK_TABLE
+        if path.exists():
+            return ChunkTable(path, writable=writable)
+        if not writable:
+            return None
+        legacy = self._legacy_chunks() if self.chunks.count() else []
+        table = ChunkTable(path, writable=True)
+        table.put_many(legacy)
+        return table
+
     def __enter__(self) -> "Store":
         return self
 
@@ -220,21 +242,25 @@ class Store:
         if fin is not None:
             fin()
         else:
-            _release(getattr(self, "_client", None), self._lease, getattr(self, "files", None))
+            _release(getattr(self, "_client", None), self._lease, getattr(self, "files", None),
+                     getattr(self, "table", None))
 
     # --- writing -----------------------------------------------------------------------------
-    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray, file_sha: str | None = None) -> None:
-        """Write chunks with their vectors straight to Chroma, in batches. Upsert, not add: ids
-        are content hashes, so writing a chunk twice (a resumed ingest) is harmless."""
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Write chunks: vectors to Chroma, then texts to the chunk table (so the table never
+        holds a chunk the collection lacks). Upsert, not add: ids are content hashes, so
+        writing a chunk twice (a resumed ingest) is harmless."""
         vectors = np.asarray(vectors, dtype=np.float32)
         for i in range(0, len(chunks), _BATCH):
             part = chunks[i:i + _BATCH]
             self.chunks.upsert(ids=[c.id for c in part], embeddings=vectors[i:i + _BATCH],
-                               documents=[c.text for c in part],
-                               metadatas=[_meta(c, file_sha) for c in part])
+                               metadatas=[_meta(c) for c in part])
+        self.table.put_many(chunks)
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
+        if ids and self.table is not None:
+            self.table.delete(ids)          # rows before vectors: the table stays a subset
         for i in range(0, len(ids), _BATCH):
             self.chunks.delete(ids=ids[i:i + _BATCH])
 
@@ -284,6 +310,21 @@ class Store:
         return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
     def all_chunks(self) -> list[Chunk]:
+        """Every chunk, sorted by (source, start). On a Chroma server, whose collection other
+        clients may change, only chunks the collection still holds."""
+        return list(self.iter_chunks())
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        """`all_chunks` one at a time, without holding them all (from the chunk table)."""
+        if self.table is None:
+            yield from self._legacy_chunks()
+            return
+        held = set(self.chunks.get(include=[])["ids"]) if self.remote else None
+        for c in self.table.iter_chunks():
+            if held is None or c.id in held:
+                yield c
+
+    def _legacy_chunks(self) -> list[Chunk]:
         out, offset = [], 0
         while True:
             got = self.chunks.get(include=["documents", "metadatas"], limit=_BATCH * 5, offset=offset)
@@ -291,6 +332,12 @@ class Store:
             if len(got["ids"]) < _BATCH * 5:
                 return sorted(out, key=lambda c: (c.source, c.start, c.id))
             offset += len(got["ids"])
+
+    def newest_date(self) -> str | None:
+        """The newest chunk date (ISO) in the index, None if no chunk is dated."""
+        if self.table is not None:
+            return self.table.newest_date()
+        return max((d for c in self._legacy_chunks() if (d := c.date)), default=None)
 
     def all_ids(self) -> list[str]:
         return sorted(self.chunks.get(include=[])["ids"])
@@ -307,24 +354,30 @@ class Store:
         """The k nearest chunks by cosine distance, scored exp(-distance) (the scale the
         answerers' thresholds were tuned on). No count() round trip: Chroma returns fewer
         results when it holds fewer than k (and none when it is empty)."""
+        legacy = self.table is None
         try:
             res = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
                                     n_results=k, where=where or None,
-                                    include=["documents", "metadatas", "distances"])
+                                    include=["distances"] + (["documents", "metadatas"]
+                                                             if legacy else []))
         except Exception as e:
             raise StoreError(f"the index at {self.path} could not be searched ({e}). "
                              f"Re-index it: `rag ingest --rebuild --store {self.path}`.") from e
-        out = []
-        for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
-                                        res["distances"][0]):
-            if doc is None or not meta or "source" not in meta:
-                continue     # a record deleted under a stale vector index: never half a chunk
-            out.append((_chunk(cid, doc, meta), math.exp(-float(dist))))
-        return out
+        ids, dists = res["ids"][0], res["distances"][0]
+        if legacy:
+            found = {i: _chunk(i, d, m) for i, d, m in zip(ids, res["documents"][0],
+                                                             res["metadatas"][0])
+                     if d is not None and m and "source" in m}
+        else:
+            found = self.table.get_many(ids)
+        # A record deleted under a stale vector index, or a vector whose row a killed ingest
+        # never wrote, has no chunk: skipped, never half a chunk.
+        return [(found[i], math.exp(-float(d))) for i, d in zip(ids, dists) if i in found]
 
 
-def _release(client, lease, files) -> None:
-    for closer in (getattr(files, "close", None), getattr(client, "close", None),
+def _release(client, lease, files, table=None) -> None:
+    for closer in (getattr(files, "close", None), getattr(table, "close", None),
+                   getattr(client, "close", None),
                    getattr(lease, "release", None)):
         if closer is not None:
             try:

@@ -78,8 +78,13 @@ def test_search_holds_no_state_between_calls():
 
 
 def test_save_and_load_round_trip(tmp_path):
-    index = BM25Index.build(_chunks())
+    """The saved index holds ids; texts come back from the chunk table beside it."""
+    from rag.chunktable import ChunkTable
+    table = ChunkTable(tmp_path / "chunks.sqlite", writable=True)
+    table.put_many(_chunks())
+    index = BM25Index.build(table.iter_chunks(), table.get_many)
     index.save(tmp_path / "bm25")
+    assert not list((tmp_path / "bm25").glob("*.jsonl"))     # no second copy of the texts
     loaded = BM25Index.load(tmp_path / "bm25")
     assert loaded.fingerprint == index.fingerprint == fingerprint([c.id for c in _chunks()])
     for q in QUESTIONS:
@@ -96,7 +101,7 @@ def test_a_folder_in_the_old_llama_index_layout_is_rebuilt(tmp_path):
     from rag.store import Store
     store = Store(tmp_path / "store", "test-embedder", create=True)
     chunks = _chunks()
-    store.add(chunks, np.eye(len(chunks), 8, dtype=np.float32), "sha")
+    store.add(chunks, np.eye(len(chunks), 8, dtype=np.float32))
     old = store.data / "bm25"
     old.mkdir()
     (old / "state.json").write_text(json.dumps({"fingerprint": fingerprint(store.all_ids())}))
@@ -104,4 +109,4 @@ def test_a_folder_in_the_old_llama_index_layout_is_rebuilt(tmp_path):
     assert BM25Index.load(old) is None
     index = ensure_bm25(store)
     assert index.search("Rhodes migrants", 1)[0][0].text.startswith("A boat")
-    assert json.loads((old / "state.json").read_text())["format"] == 2
+    assert json.loads((old / "state.json").read_text())["format"] == 3

@@ -144,8 +144,8 @@ def test_killed_ingest_process_recovers_without_duplicates(tmp_path, embedder):
                             cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
-        sqlite = next(store.glob("g-*/chroma/chroma.sqlite3"), None)
-        if sqlite and sqlite.stat().st_size > 3_000_000:   # some files are in
+        table = next(store.glob("g-*/chunks.sqlite"), None)
+        if table and table.stat().st_size > 300_000:   # some files' chunks are in
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)

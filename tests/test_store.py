@@ -39,7 +39,7 @@ def test_stats_count_the_default_corpus(corpus_settings, embedder):
 def test_bm25_is_rebuilt_when_missing_or_stale(corpus_settings, embedder, tmp_path):
     store_copy = tmp_path / "copy"
     shutil.copytree(corpus_settings.store, store_copy)
-    store = Store(store_copy, embedder.name)
+    store = Store(store_copy, embedder.name, create=True)    # writable: it deletes below
     shutil.rmtree(store.data / "bm25")
     index = ensure_bm25(store)
     assert index.fingerprint == fingerprint(store.all_ids())
@@ -82,13 +82,20 @@ def test_bm25_ranks_the_chunk_with_rare_terms_first(corpus_settings, embedder):
     assert "Arezo" in top.text
 
 
-def test_new_records_hold_only_text_and_small_metadata(corpus_settings, embedder):
-    """No llama-index node JSON (a second copy of every chunk's text) in the collection."""
+def test_new_records_hold_no_text_and_only_filter_fields(corpus_settings, embedder):
+    """Chroma holds each chunk's vector and the fields filters use, not its text: given the
+    documents it keeps three copies of each (and a trigram index), most of an ingest's writes.
+    The text, title and offsets are in the chunk table, exactly as chunked."""
     store = Store(corpus_settings.store, embedder.name)
-    got = store.chunks.get(limit=50, include=["metadatas"])
+    got = store.chunks.get(limit=50, include=["metadatas", "documents"])
+    assert got["ids"] and all(d is None for d in got["documents"])
     for m in got["metadatas"]:
-        assert not any(k.startswith("_node") or k in ("doc_id", "ref_doc_id") for k in m)
-        assert {"source", "start", "end", "title", "article"} <= set(m)
+        assert "source" in m and set(m) <= {"source", "date", "day"}
+    rows = store.table.get_many(got["ids"])
+    assert rows.keys() == set(got["ids"])
+    for c in rows.values():
+        assert c.text == store.document_text(c.source)[c.start:c.end]
+        assert c.id == Chunk.make(c.source, c.title, c.article, c.text, c.start, c.end, c.date).id
 
 
 def test_a_store_written_by_the_llama_index_layer_still_reads(tmp_path, embedder):

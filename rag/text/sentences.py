@@ -6,6 +6,7 @@ wrote, which may be in any script (。！？), use markdown lists, and carry cit
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from .data import punkt
@@ -28,6 +29,15 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
 
     Lines are split first: in news text a line break ends a paragraph, a caption or a heading.
     """
+    # Paragraphs are cached; a long window of a huge line is not worth holding.
+    spans = _spans(text) if len(text) <= 4000 else _spans.__wrapped__(text)
+    return [(s + offset, e + offset) for s, e in spans] if offset else list(spans)
+
+
+@functools.lru_cache(maxsize=2048)
+def _spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Cached: ingest splits a paragraph once to chunk it and again for its first sentence
+    (article segmentation, titles); Punkt is most of both."""
     spans: list[tuple[int, int]] = []
     pos = 0
     for line in text.split("\n"):
@@ -37,11 +47,11 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
                 # Punkt ends a sentence after a quoted "!" or "?" even when it goes on
                 # (“I will fight!” he shouted.): glue a lowercase continuation back on.
                 if len(spans) > first and line[s].islower():
-                    spans[-1] = (spans[-1][0], offset + pos + e)
+                    spans[-1] = (spans[-1][0], pos + e)
                 else:
-                    spans.append((offset + pos + s, offset + pos + e))
+                    spans.append((pos + s, pos + e))
         pos += len(line) + 1
-    return spans
+    return tuple(spans)
 
 
 def first_sentence(text: str) -> str:

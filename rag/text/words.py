@@ -53,9 +53,17 @@ def content_words(text: str, *, extra_stop: frozenset[str] = frozenset(),
                   min_len: int = 1) -> list[str]:
     """Content words as written (case kept), possessives folded ("Atmar's" -> "Atmar");
     digits, stopwords and words shorter than `min_len` left out."""
-    stop = stopwords() | extra_stop
-    out = [re.sub(r"'[sS]$", "", w.replace("’", "'")) for w in _CONTENT_WORD.findall(text)]
+    stop = stopwords() | extra_stop if extra_stop else stopwords()
+    out = [_unpossess(w) for w in _CONTENT_WORD.findall(text)]
     return [w for w in out if len(w) >= min_len and not w.isdigit() and w.lower() not in stop]
+
+
+def _unpossess(w: str) -> str:
+    """"Atmar's" -> "Atmar" (a string test: this runs for every word ingest segments)."""
+    if "'" not in w and "’" not in w:
+        return w
+    w = w.replace("’", "'")
+    return w[:-2] if w.endswith(("'s", "'S")) else w
 
 
 def content_terms(text: str) -> set[str]:

@@ -1,0 +1,93 @@
+"""The per-generation chunk table: each chunk's text and fields, outside the vector collection.
+
+Chroma keeps a chunk's vector and the few fields filters need (source, date, day); the text and
+the rest live here, in one SQLite table keyed by chunk id. Handing Chroma the documents made
+it keep each text three times over (a metadata row, its index, and a trigram full-text index
+nothing here uses): two thirds of its write time and three quarters of its size. From here
+the dense search fetches the texts of its k hits by id, BM25 is built without reading the
+collection back, and answers never hold the whole corpus in memory.
+
+Writers keep this table a subset of the collection (rows go in after the vectors, out before
+them), so a killed ingest leaves at worst vectors without a row, which searches skip.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from .types import Chunk
+
+_FIELDS = ("id", "source", "title", "article", "text", "start", "end", "date")
+# A rowid table with a unique id rather than WITHOUT ROWID: rows of a kilobyte of text would
+# spill into overflow pages of the id b-tree (2.5 times the size).
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS chunks (id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, "
+           "title TEXT, article INTEGER, text TEXT NOT NULL, start INTEGER, \"end\" INTEGER, "
+           "date TEXT)",
+           "CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source)")
+_COLS = ", ".join(f'"{f}"' for f in _FIELDS)
+_PARAMS = 900       # under SQLite's limit on bound parameters per statement
+
+
+class ChunkTable:
+    def __init__(self, path: Path, *, writable: bool):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        if writable:
+            self._db = sqlite3.connect(self.path, check_same_thread=False)
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            for stmt in _SCHEMA:
+                self._db.execute(stmt)
+            self._db.commit()
+        else:
+            self._db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True,
+                                       check_same_thread=False)
+
+    def put_many(self, chunks: Iterable[Chunk]) -> None:
+        rows = [(c.id, c.source, c.title, c.article, c.text, c.start, c.end, c.date)
+                for c in chunks]
+        with self._lock:
+            self._db.executemany(f"INSERT OR REPLACE INTO chunks ({_COLS}) VALUES "
+                                 f"({', '.join('?' * len(_FIELDS))})", rows)
+            self._db.commit()
+
+    def delete(self, ids: Iterable[str]) -> None:
+        with self._lock:
+            self._db.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in ids])
+            self._db.commit()
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        out: dict[str, Chunk] = {}
+        ids = list(ids)
+        with self._lock:
+            for i in range(0, len(ids), _PARAMS):
+                part = ids[i:i + _PARAMS]
+                out.update((r[0], Chunk(*r)) for r in self._db.execute(
+                    f"SELECT {_COLS} FROM chunks WHERE id IN ({', '.join('?' * len(part))})",
+                    part))
+        return out
+
+    def ids_of(self, source: str) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT id FROM chunks WHERE source = ?",
+                                                   (source,))}
+
+    def iter_chunks(self, batch: int = 2000) -> Iterator[Chunk]:
+        """Every chunk by (source, start, id), read a batch at a time so memory stays bounded
+        (on its own cursor: the writer that builds BM25 from this is the only user then)."""
+        cur = self._db.execute(f"SELECT {_COLS} FROM chunks ORDER BY source, start, id")
+        while rows := cur.fetchmany(batch):
+            yield from (Chunk(*r) for r in rows)
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def newest_date(self) -> str | None:
+        with self._lock:
+            return self._db.execute("SELECT max(date) FROM chunks").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
