@@ -48,18 +48,28 @@ def run_worker(*args: str, log: Path) -> dict:
     with open(log, "ab") as err:
         err.write(f"\n$ {' '.join(cmd)}\n".encode())
         err.flush()
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        # stderr goes to the log; the worker's progress lines are also shown as they come.
+        for line in proc.stderr:
+            err.write(line)
+            if line.startswith(b"[progress]"):
+                err.flush()
+                print("   ", line.decode(errors="replace").rstrip(), flush=True)
+        out = proc.stdout.read()
+        proc.wait()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:2])} failed (exit {proc.returncode}); see {log}")
-    return json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    return json.loads(out.decode().strip().splitlines()[-1])
 
 
 def measure(system: str, corpus: Path, store: Path, qa: Path, log: Path,
-            chroma_url: str | None = None) -> dict:
+            chroma_url: str | None = None, expect_chunks: int | None = None) -> dict:
     shutil.rmtree(store, ignore_errors=True)
     extra = ["--chroma-url", chroma_url] if chroma_url else []
+    expect = ["--expect-chunks", str(expect_chunks)] if expect_chunks else []
     out = {"ingest": run_worker("ingest", system, "--corpus", str(corpus), "--store", str(store),
-                                *extra, log=log)}
+                                *extra, *expect, log=log)}
     out["query"] = run_worker("query", system, "--store", str(store), "--qa", str(qa), *extra,
                               log=log)
     return out
@@ -114,11 +124,17 @@ def main(argv=None) -> int:
         row = {"size": label, "multiple": size, "corpus": manifest,
                "generate_s": time.perf_counter() - t}
         result["sizes"].append(row)
-        print(f"[{label}] {manifest['files']} files, {manifest['bytes'] / 1e6:.1f} MB", flush=True)
+        print(f"[{label}] {manifest['files']:,} files, {manifest['bytes'] / 1e6:.1f} MB, about "
+              f"{manifest['estimated_chunks']:,} chunks (generated in {row['generate_s']:.0f} s)",
+              flush=True)
         systems = ["ours"] + ([] if args.no_starter else ["starter"])
         for system in systems:
+            print(f"[{label}] {system}: {estimate(result['sizes'][:-1], system, manifest)}",
+                  flush=True)
             store = work / f"store-{system}-{label}"
-            row[system] = measure(system, corpus, store, args.qa, log)
+            row[system] = measure(system, corpus, store, args.qa, log,
+                                  expect_chunks=manifest["estimated_chunks"]
+                                  if system == "ours" else None)
             if not args.keep_stores:
                 shutil.rmtree(store, ignore_errors=True)
             print(f"[{label}] {system}: ingest {row[system]['ingest']['wall_s']:.1f} s, "
@@ -143,6 +159,25 @@ def main(argv=None) -> int:
     write_report(result, out)
     print(f"wrote {out / 'bench.json'}, {out / 'bench.md'}, {out / 'scale.png'}")
     return 0
+
+
+def estimate(done: list[dict], system: str, manifest: dict) -> str:
+    """What the next step should cost, scaled linearly by bytes from the largest size measured
+    so far (every step is linear in the corpus; a 1000x run takes minutes, not seconds)."""
+    prev = [r for r in done if r.get(system, {}).get("ingest")]
+    if not prev:
+        return "ingesting (no earlier size to estimate from)"
+    last = prev[-1]
+    ing, q = last[system]["ingest"], last[system].get("query", {})
+    f = manifest["bytes"] / max(1, ing["bytes"])
+    return (f"ingesting; expect about {ing['wall_s'] * f / 60:.1f} min ingest at the "
+            f"{last['size']} rate (load now {_load():.1f}), store about "
+            f"{ing['store_bytes'] * f / 1e9:.2f} GB, then {q.get('questions', '?')} questions")
+
+
+def _load() -> float:
+    from bench.worker import _load as load
+    return load()
 
 
 def _disk(folder: Path) -> int:

@@ -62,6 +62,65 @@ def pct(values, q: float) -> float | None:
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
+def _load() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError):
+        return float("nan")
+
+
+def _built_chunks(store: Path) -> int | None:
+    """Chunks ours has committed so far (the chunk table of the generation being built)."""
+    import sqlite3
+    for table in Path(store).glob("g-*/chunks.sqlite"):
+        try:
+            db = sqlite3.connect(f"{table.absolute().as_uri()}?mode=ro", uri=True, timeout=1)
+            try:
+                return db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return None
+    return None
+
+
+class Progress:
+    """A line on stderr every `every` seconds while a long step runs: elapsed, CPU, RSS, bytes
+    written, the load average and (ours) chunks committed, with a rate and an estimate of the
+    time left. `rag bench` shows these lines; a 1000x run takes minutes."""
+
+    def __init__(self, label: str, store: Path, total_chunks: int | None, every: float = 20.0):
+        import threading
+        self.label, self.store, self.total, self.every = label, store, total_chunks, every
+        self.t0 = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            u = usage()
+            rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") \
+                if Path("/proc/self/statm").exists() else 0
+            t = time.perf_counter() - self.t0
+            line = (f"[progress] {self.label}: {t:,.0f} s, CPU {u['cpu_s']:,.0f} s, RSS "
+                    f"{rss / 1e6:,.0f} MB, written {(u['write_bytes'] or 0) / 1e6:,.0f} MB, "
+                    f"load {_load():.1f}")
+            done = _built_chunks(self.store)
+            if done:
+                line += f", {done:,} chunks ({done / t:,.0f}/s)"
+                if self.total and done < self.total:
+                    line += f", about {(self.total - done) / (done / t) / 60:.1f} min left"
+            print(line, file=sys.stderr, flush=True)
+
+
 def _settings(args):
     from rag.settings import Settings
     extra = {"chroma_url": args.chroma_url} if args.chroma_url else {}
@@ -71,16 +130,17 @@ def _settings(args):
 def ingest(args) -> dict:
     n_files, n_bytes = corpus_bytes(args.corpus)
     t = time.perf_counter()
-    if args.system == "ours":
-        from ingest.pipeline import ingest_paths
-        report = ingest_paths([args.corpus], _settings(args), progress=False)
-        chunks = report.chunks_added + report.chunks_unchanged
-        skipped = len(report.skipped)
-    else:
-        from bench import starter
-        chunks, skipped = starter.ingest(args.corpus, args.store), 0
+    with Progress(f"ingest {args.system}", args.store, args.expect_chunks):
+        if args.system == "ours":
+            from ingest.pipeline import ingest_paths
+            report = ingest_paths([args.corpus], _settings(args), progress=False)
+            chunks = report.chunks_added + report.chunks_unchanged
+            skipped = len(report.skipped)
+        else:
+            from bench import starter
+            chunks, skipped = starter.ingest(args.corpus, args.store), 0
     wall = time.perf_counter() - t
-    return {"wall_s": wall, "files": n_files, "bytes": n_bytes, "chunks": chunks,
+    return {"wall_s": wall, "load_avg": _load(), "files": n_files, "bytes": n_bytes, "chunks": chunks,
             "skipped": skipped, "files_per_s": n_files / wall, "chunks_per_s": chunks / wall,
             "mb_per_s": n_bytes / 1e6 / wall, "store_bytes": disk_bytes(args.store), **usage()}
 
@@ -141,6 +201,7 @@ def main(argv=None) -> int:
     ap.add_argument("--store", type=Path, required=True)
     ap.add_argument("--qa", type=Path, default=ROOT / "eval" / "data" / "qa.jsonl")
     ap.add_argument("--chroma-url")
+    ap.add_argument("--expect-chunks", type=int, help="for the progress lines' estimate")
     args = ap.parse_args(argv)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     out = (ingest if args.task == "ingest" else query)(args)

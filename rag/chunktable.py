@@ -30,6 +30,17 @@ _COLS = ", ".join(f'"{f}"' for f in _FIELDS)
 _PARAMS = 900       # under SQLite's limit on bound parameters per statement
 
 
+def connect_reader(path: Path) -> sqlite3.Connection:
+    """A connection that only reads. Read-only mode, unless a writer was killed mid-transaction
+    and left a hot rollback journal: a read-only connection cannot roll it back and fails on
+    every query, so that one connects read-write (SQLite then restores the last commit)."""
+    path = Path(path)
+    if path.with_name(path.name + "-journal").exists():
+        return sqlite3.connect(path, check_same_thread=False)
+    return sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True,
+                           check_same_thread=False)
+
+
 class ChunkTable:
     def __init__(self, path: Path, *, writable: bool):
         self.path = Path(path)
@@ -41,8 +52,7 @@ class ChunkTable:
                 self._db.execute(stmt)
             self._db.commit()
         else:
-            self._db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True,
-                                       check_same_thread=False)
+            self._db = connect_reader(self.path)
 
     def put_many(self, chunks: Iterable[Chunk]) -> None:
         rows = [(c.id, c.source, c.title, c.article, c.text, c.start, c.end, c.date)

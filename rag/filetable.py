@@ -31,8 +31,8 @@ class FileTable:
             self._db.commit()
         else:
             # Published generations never change: read-only, no locks to contend on.
-            self._db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True,
-                                       check_same_thread=False)
+            from .chunktable import connect_reader
+            self._db = connect_reader(self.path)
 
     @classmethod
     def in_memory(cls, rows: Iterable[dict]) -> "FileTable":
