@@ -27,6 +27,8 @@ def process_age() -> float:
 
 def usage() -> dict:
     ru = resource.getrusage(resource.RUSAGE_SELF)
+    # Worker processes (ingest/parallel.py) count too: their CPU once they have exited.
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     io = {}
     try:
         for line in Path("/proc/self/io").read_text().splitlines():
@@ -34,7 +36,8 @@ def usage() -> dict:
             io[key] = int(val)
     except OSError:     # not Linux: the I/O figures are left out
         pass
-    return {"cpu_s": ru.ru_utime + ru.ru_stime, "peak_rss_mb": ru.ru_maxrss / 1024,
+    return {"cpu_s": ru.ru_utime + ru.ru_stime + kids.ru_utime + kids.ru_stime,
+            "peak_rss_mb": ru.ru_maxrss / 1024, "child_peak_rss_mb": kids.ru_maxrss / 1024,
             "write_bytes": io.get("write_bytes"), "read_bytes": io.get("read_bytes")}
 
 

@@ -29,9 +29,8 @@ from rag.generations import (FRESH, REBUILD, check_unmarked, collect, copy_gener
 from rag.settings import Settings
 from rag.store import Store, StoreError, writer_lock
 
-from .chunk import chunk_document
-from .read import IngestError, discover, read_source
-from .split import parse_articles
+from .parallel import prepared
+from .read import IngestError, discover
 
 _EMBED_BATCH = 256      # texts per embedder call
 _FIRST_FLUSH = 16       # chunks in the first write; doubling to _MAX_FLUSH. Small first writes
@@ -279,29 +278,27 @@ def _index(plan: _Plan, store: Store, embedder: Embedder, settings: Settings,
     """Read, chunk and embed the planned files, writing many files' chunks per round trip."""
     batch = _Batch(store, embedder, report)
     bar = _bar(len(plan.todo), progress)
-    for path in plan.todo:
+    for path, got in prepared(plan.todo, settings.max_file_bytes, settings.chunk_tokens,
+                              settings.chunk_overlap, settings.max_file_seconds):
         bar.set_postfix_str(path.name[-40:], refresh=False)
+        rec = plan.records.get(got.source) if got.source else None
         try:
-            doc = read_source(path, max_bytes=settings.max_file_bytes)
-            rec = plan.records.get(doc.source)
-            _check_same_file(rec, path, doc.sha256)
-            parsed = parse_articles(doc)
-            chunks = chunk_document(doc, parsed, settings.chunk_tokens, settings.chunk_overlap,
-                                    max_seconds=settings.max_file_seconds)
-            if not chunks:
-                raise IngestError(f"no article text found in {doc.source} after cleaning")
+            if got.sha256:
+                _check_same_file(rec, path, got.sha256)
+            if got.error:
+                raise IngestError(got.error)
         except IngestError as e:
             report.skipped.append((str(path), str(e)))
             bar.update(1)
             continue
+        chunks = list(got.chunks)
         # Only a file the store may already hold chunks of needs a lookup.
-        existing = store.chunk_ids(doc.source) if (rec is not None or resumed) else set()
+        existing = store.chunk_ids(got.source) if (rec is not None or resumed) else set()
         st = path.stat()
         # Only HTML keeps its text: its offsets index the extracted text, not the file.
-        record = dict(source=doc.source, sha256=doc.sha256, kind=doc.kind,
-                      text=doc.text if doc.kind == "html" else None,
+        record = dict(source=got.source, sha256=got.sha256, kind=got.kind, text=got.text,
                       path=str(path.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns,
-                      chunks=len(chunks), articles=len(parsed), days=True,
+                      chunks=len(chunks), articles=got.articles, days=True,
                       chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap)
         batch.add(chunks, existing, record, new=rec is None and not existing)
         bar.update(1)
