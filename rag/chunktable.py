@@ -25,7 +25,8 @@ _FIELDS = ("id", "source", "title", "article", "text", "start", "end", "date")
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS chunks (id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, "
            "title TEXT, article INTEGER, text TEXT NOT NULL, start INTEGER, \"end\" INTEGER, "
            "date TEXT)",
-           "CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source)")
+           # Serves lookups by source and reading in order without sorting the whole table.
+           "CREATE INDEX IF NOT EXISTS chunks_order ON chunks (source, start, id)")
 _COLS = ", ".join(f'"{f}"' for f in _FIELDS)
 _PARAMS = 900       # under SQLite's limit on bound parameters per statement
 
@@ -85,9 +86,14 @@ class ChunkTable:
 
     def iter_chunks(self, batch: int = 2000) -> Iterator[Chunk]:
         """Every chunk by (source, start, id), read a batch at a time so memory stays bounded
-        (on its own cursor: the writer that builds BM25 from this is the only user then)."""
-        cur = self._db.execute(f"SELECT {_COLS} FROM chunks ORDER BY source, start, id")
-        while rows := cur.fetchmany(batch):
+        (the order comes from an index: the first rows arrive without sorting the table)."""
+        with self._lock:
+            cur = self._db.execute(f"SELECT {_COLS} FROM chunks ORDER BY source, start, id")
+        while True:
+            with self._lock:
+                rows = cur.fetchmany(batch)
+            if not rows:
+                return
             yield from (Chunk(*r) for r in rows)
 
     def count(self) -> int:

@@ -161,7 +161,9 @@ def copy_generation(root: Path, source: Path) -> Path:
     they do not write to the files copied (beyond Chroma's start-up bookkeeping row)."""
     root = Path(root)
     tmp = root / f".tmp-{uuid.uuid4().hex[:8]}"
-    skip = shutil.ignore_patterns(READERS, RETIRED, BUILDING, "*.old", ".bm25-*")
+    # bm25/ is not copied: every writer that publishes rebuilds it from the chunk table (and a
+    # reader of a copy without it rebuilds it too), so copying it only adds bytes written.
+    skip = shutil.ignore_patterns(READERS, RETIRED, BUILDING, "*.old", ".bm25-*", "bm25")
     shutil.copytree(source, tmp, ignore=skip)
     (tmp / BUILDING).write_text(source.name)
     folder = root / f"g-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
