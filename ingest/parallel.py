@@ -1,7 +1,8 @@
 """Reading, article parsing and chunking of many files in worker processes.
 
 These steps are pure functions of a file's bytes and most of an ingest's CPU (Punkt, topic
-segmentation, token counting), while the main process embeds and writes. A large ingest hands
+segmentation, token counting, and the chunks' BM25 terms, stored with them so the index is built
+at the end without stemming the corpus again), while the main process embeds and writes. A large ingest hands
 them to a pool of processes, a few dozen files per task with a bounded number of tasks in flight
 (memory stays flat however large the corpus), and takes the results back in file order, so the
 store and the report are the same as a serial run's. Small ingests stay in-process: starting
@@ -14,6 +15,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
+
+from rag.bm25 import document, tokens
 
 from .chunk import chunk_document
 from .read import IngestError, read_source
@@ -32,6 +35,7 @@ class Prepared:
     kind: str | None = None
     text: str | None = None          # HTML only: the extracted text its offsets index
     chunks: tuple = ()
+    terms: tuple = ()                # each chunk's BM25 terms, space-joined (rag.bm25.tokens)
     articles: int = 0
     error: str | None = None
 
@@ -51,7 +55,8 @@ def prepare(path: Path, max_bytes: int, chunk_tokens: int, overlap: int,
             raise IngestError(f"no article text found in {doc.source} after cleaning")
     except IngestError as e:
         return Prepared(**base, error=str(e))
-    return Prepared(**base, chunks=tuple(chunks), articles=len(parsed))
+    terms = tuple(" ".join(tokens(document(c))) for c in chunks)
+    return Prepared(**base, chunks=tuple(chunks), terms=terms, articles=len(parsed))
 
 
 def _task(paths: list[str], *args) -> list[Prepared]:

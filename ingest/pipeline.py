@@ -300,7 +300,8 @@ def _index(plan: _Plan, store: Store, embedder: Embedder, settings: Settings,
                       path=str(path.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns,
                       chunks=len(chunks), articles=got.articles, days=True,
                       chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap)
-        batch.add(chunks, existing, record, new=rec is None and not existing)
+        batch.add(chunks, existing, record, new=rec is None and not existing,
+                  terms=dict(zip((c.id for c in chunks), got.terms)))
         bar.update(1)
     batch.flush()
     bar.close()
@@ -311,13 +312,15 @@ class _Batch:
 
     def __init__(self, store: Store, embedder: Embedder, report: IngestReport):
         self.store, self.embedder, self.report = store, embedder, report
-        self.chunks, self.stale, self.records = [], [], []
+        self.chunks, self.stale, self.records, self.terms = [], [], [], {}
         self.limit = _FIRST_FLUSH
 
-    def add(self, chunks, existing: set[str], record: dict, new: bool) -> None:
+    def add(self, chunks, existing: set[str], record: dict, new: bool,
+            terms: dict[str, str] | None = None) -> None:
         new_ids = {c.id for c in chunks}
         todo = [c for c in chunks if c.id not in existing]
         self.chunks += todo
+        self.terms.update(terms or {})
         self.stale += sorted(existing - new_ids)
         self.records.append(record)
         r = self.report
@@ -336,11 +339,11 @@ class _Batch:
         if self.chunks:
             vecs = [self.embedder.embed([_embed_text(c) for c in self.chunks[i:i + _EMBED_BATCH]])
                     for i in range(0, len(self.chunks), _EMBED_BATCH)]
-            self.store.add(self.chunks, np.vstack(vecs))
+            self.store.add(self.chunks, np.vstack(vecs), self.terms)
         self.store.delete(self.stale)
         if self.records:
             self.store.files.put_many(self.records)
-        self.chunks, self.stale, self.records = [], [], []
+        self.chunks, self.stale, self.records, self.terms = [], [], [], {}
 
 
 def _discard(root: Path) -> None:

@@ -77,9 +77,10 @@ class BM25Index:
         return math.log(1 + (self.n - d + 0.5) / (d + 0.5))
 
     @classmethod
-    def build(cls, chunks: Iterable[Chunk], lookup: Lookup | None = None,
+    def build(cls, chunks: Iterable[Chunk | tuple[Chunk, str | None]], lookup: Lookup | None = None,
               fp: str | None = None) -> "BM25Index | None":
-        """An index of `chunks` (read once, so a generator keeps memory to the tokens).
+        """An index of `chunks` (read once, so a generator keeps memory to the tokens), each a
+        Chunk or a (Chunk, its `tokens` space-joined) pair as the chunk table stores them.
         Without `lookup` the chunks are kept in memory to answer with."""
         import bm25s
         from array import array
@@ -87,7 +88,8 @@ class BM25Index:
         corpus, ids, df, vocab = [], [], {}, {}
         fields = _Fields()
         for c in chunks:
-            doc = tokens(document(c))
+            c, known = c if isinstance(c, tuple) else (c, None)
+            doc = known.split() if known is not None else tokens(document(c))
             for t in set(doc):
                 df[t] = df.get(t, 0) + 1
             # Term ids in 4-byte arrays: at 1000x the corpus, lists of strings held a gigabyte.
@@ -229,7 +231,7 @@ def ensure_bm25(store, force: bool = False) -> BM25Index | None:
         if current is not None and current.n == n:
             return current
         want = None
-    index = BM25Index.build(store.iter_chunks(), lookup, fp=want)
+    index = BM25Index.build(store.iter_with_terms(), lookup, fp=want)
     if index is not None and table is not None:
         try:
             index.save(folder)

@@ -15,16 +15,19 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from .types import Chunk
 
 _FIELDS = ("id", "source", "title", "article", "text", "start", "end", "date")
+# `terms`: the chunk's BM25 terms, space-joined, computed where the chunk was made (in ingest's
+# worker processes), so building BM25 at the end of an ingest splits strings instead of stemming
+# the whole corpus again in one process. NULL for rows written without them.
 # A rowid table with a unique id rather than WITHOUT ROWID: rows of a kilobyte of text would
 # spill into overflow pages of the id b-tree (2.5 times the size).
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS chunks (id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, "
            "title TEXT, article INTEGER, text TEXT NOT NULL, start INTEGER, \"end\" INTEGER, "
-           "date TEXT)",
+           "date TEXT, terms TEXT)",
            # Serves lookups by source and reading in order without sorting the whole table.
            "CREATE INDEX IF NOT EXISTS chunks_order ON chunks (source, start, id)")
 _COLS = ", ".join(f'"{f}"' for f in _FIELDS)
@@ -55,12 +58,13 @@ class ChunkTable:
         else:
             self._db = connect_reader(self.path)
 
-    def put_many(self, chunks: Iterable[Chunk]) -> None:
-        rows = [(c.id, c.source, c.title, c.article, c.text, c.start, c.end, c.date)
-                for c in chunks]
+    def put_many(self, chunks: Iterable[Chunk], terms: Mapping[str, str] | None = None) -> None:
+        terms = terms or {}
+        rows = [(c.id, c.source, c.title, c.article, c.text, c.start, c.end, c.date,
+                 terms.get(c.id)) for c in chunks]
         with self._lock:
-            self._db.executemany(f"INSERT OR REPLACE INTO chunks ({_COLS}) VALUES "
-                                 f"({', '.join('?' * len(_FIELDS))})", rows)
+            self._db.executemany(f"INSERT OR REPLACE INTO chunks ({_COLS}, terms) VALUES "
+                                 f"({', '.join('?' * (len(_FIELDS) + 1))})", rows)
             self._db.commit()
 
     def delete(self, ids: Iterable[str]) -> None:
@@ -85,16 +89,20 @@ class ChunkTable:
                                                    (source,))}
 
     def iter_chunks(self, batch: int = 2000) -> Iterator[Chunk]:
+        return (c for c, _ in self.iter_with_terms(batch))
+
+    def iter_with_terms(self, batch: int = 2000) -> Iterator[tuple[Chunk, str | None]]:
         """Every chunk by (source, start, id), read a batch at a time so memory stays bounded
         (the order comes from an index: the first rows arrive without sorting the table)."""
         with self._lock:
-            cur = self._db.execute(f"SELECT {_COLS} FROM chunks ORDER BY source, start, id")
+            cur = self._db.execute(f"SELECT {_COLS}, terms FROM chunks "
+                                   f"ORDER BY source, start, id")
         while True:
             with self._lock:
                 rows = cur.fetchmany(batch)
             if not rows:
                 return
-            yield from (Chunk(*r) for r in rows)
+            yield from ((Chunk(*r[:-1]), r[-1]) for r in rows)
 
     def count(self) -> int:
         with self._lock:

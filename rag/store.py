@@ -246,7 +246,8 @@ class Store:
                      getattr(self, "table", None))
 
     # --- writing -----------------------------------------------------------------------------
-    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray,
+            terms: dict[str, str] | None = None) -> None:
         """Write chunks: vectors to Chroma, then texts to the chunk table (so the table never
         holds a chunk the collection lacks). Upsert, not add: ids are content hashes, so
         writing a chunk twice (a resumed ingest) is harmless."""
@@ -255,7 +256,7 @@ class Store:
             part = chunks[i:i + _BATCH]
             self.chunks.upsert(ids=[c.id for c in part], embeddings=vectors[i:i + _BATCH],
                                metadatas=[_meta(c) for c in part])
-        self.table.put_many(chunks)
+        self.table.put_many(chunks, terms)
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
@@ -316,13 +317,18 @@ class Store:
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """`all_chunks` one at a time, without holding them all (from the chunk table)."""
+        return (c for c, _ in self.iter_with_terms())
+
+    def iter_with_terms(self) -> Iterator[tuple[Chunk, str | None]]:
+        """(chunk, its BM25 terms space-joined, or None when not stored) in `all_chunks`
+        order."""
         if self.table is None:
-            yield from self._legacy_chunks()
+            yield from ((c, None) for c in self._legacy_chunks())
             return
         held = set(self.chunks.get(include=[])["ids"]) if self.remote else None
-        for c in self.table.iter_chunks():
+        for c, terms in self.table.iter_with_terms():
             if held is None or c.id in held:
-                yield c
+                yield c, terms
 
     def _legacy_chunks(self) -> list[Chunk]:
         out, offset = [], 0

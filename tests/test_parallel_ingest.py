@@ -47,3 +47,17 @@ def test_worker_processes_build_the_store_a_serial_run_builds(tmp_path, fresh_se
     b = Store(tmp_path / "par", embedder.name)
     assert a.all_chunks() == b.all_chunks()
     assert a.file_records().keys() == b.file_records().keys()
+
+
+def test_stored_bm25_terms_are_the_chunks_terms(tmp_path, fresh_settings, embedder):
+    """Ingest stores each chunk's BM25 terms (computed where the chunk is made); an index built
+    from them must score exactly as one that tokenizes the texts itself."""
+    from rag.bm25 import BM25Index, document, tokens
+    ingest_paths([CORPUS], fresh_settings, progress=False, embedder=embedder)
+    store = Store(fresh_settings.store, embedder.name)
+    pairs = list(store.iter_with_terms())
+    assert pairs and all(t == " ".join(tokens(document(c))) for c, t in pairs)
+    stored = BM25Index.build(pairs)
+    fresh = BM25Index.build([c for c, _ in pairs])
+    for q in ["Who freed Baradar?", "Atmar Pakistan visits", "Taliban schools girls"]:
+        assert stored.search(q, 10) == fresh.search(q, 10) != []
