@@ -34,8 +34,8 @@ ROWS = [
     ("citation precision", "≥ 0.95", lambda q: True, "citation_precision"),
     ("answerable follow-ups correct", "≥ 0.80", lambda q: q["kind"] == "follow-up", "accuracy"),
     ("CRAG score", "≥ 0.70", lambda q: True, "crag_score"),
-    ("CRAG score, the first 210 questions", "", lambda q: int(q["id"][1:]) <= 210
-     if q["id"][1:].isdigit() else False, "crag_score"),
+    ("CRAG score, the first 210 questions", "", lambda q: q["id"][:1] == "q" and
+     q["id"][1:].isdigit() and int(q["id"][1:]) <= 210, "crag_score"),
 ]
 
 
