@@ -19,7 +19,7 @@ import re
 from typing import Sequence
 
 from . import tokens
-from .referents import ORG, OTHER, PERSON, PLACE, entities_of, rank, same
+from .referents import ORG, OTHER, PERSON, PLACE, entities_of, rank, same, short_form
 from .text import names, stopwords, terms
 
 HISTORY_TOKENS = 1200        # what the condense prompt may spend on earlier turns
@@ -132,6 +132,7 @@ def _key(m: re.Match) -> str:
 
 
 def _substitute(question: str, m: re.Match, name: str) -> str:
+    name = short_form(name)
     word = _key(m)
     if word == "his country":
         return name

@@ -125,6 +125,22 @@ def entities_of(text: str) -> list[tuple[str, str]]:
     return out
 
 
+_HONORIFICS = frozenset("mullah mawlawi maulvi mawlana maulana mr mrs ms dr haji sheikh".split())
+
+
+def short_form(name: str) -> str:
+    """The form of a person's name news uses after the first mention: honorifics dropped, and of
+    three or more words the last ("Mullah Abdul Ghani Baradar" -> "Baradar") unless it is a
+    family name many share ("Mawlawi Jalaluddin Haqqani" -> "Jalaluddin Haqqani"). Sentences
+    that answer a follow-up name the person that way, or only as "he"."""
+    words = name.split()
+    while len(words) > 1 and words[0].lower().strip(".") in _HONORIFICS:
+        words = words[1:]
+    if len(words) >= 3 and words[-1].lower() not in _FAMILY:
+        words = words[-1:]
+    return " ".join(words)
+
+
 def same(a: str, b: str) -> bool:
     """One name refers to the other: "Baradar" and "Mullah Abdul Ghani Baradar", "Mr. Omar" and
     "Mohammad Omar". A shared last word is enough; a shared family name alone ("Haqqani")

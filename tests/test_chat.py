@@ -35,13 +35,13 @@ def test_offline_rewrite_uses_the_rewritten_form_of_earlier_follow_ups():
                {"role": "user", "content": "When was he released?",
                 "rewritten": "When was Mullah Abdul Ghani Baradar released?"},
                {"role": "assistant", "content": "In 2018."}]
-    assert condense("Who arrested him?", history) == "Who arrested Mullah Abdul Ghani Baradar?"
+    assert condense("Who arrested him?", history) == "Who arrested Baradar?"
 
 
 def test_pronoun_falls_back_to_the_answers_entity():
     history = [{"role": "user", "content": "who was freed in 2018?"},
                {"role": "assistant", "content": "Mullah Baradar was freed in 2018."}]
-    assert carry_entities("where did he go?", history) == "where did Mullah Baradar go?"
+    assert carry_entities("where did he go?", history) == "where did Baradar go?"
 
 
 def test_names_and_needs_context():
