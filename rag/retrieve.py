@@ -113,7 +113,8 @@ def rerank(question: str, ranked: Sequence[tuple[Chunk, float]], k: int, embedde
     Only the top `depth` are re-ordered, however many are asked for; the rest follow in
     the fusion's order. The engine asks for 30 candidates (room for time scopes and conflicts):
     re-ordering all 30 let lookalikes from ranks 11-30 into the top 5 (hit@5 among 30x
-    distractors 0.862 -> 0.840) and cost three times the time (bench/quality_scale.py)."""
+    distractors 0.847, against 0.865 with the window) and cost three times the time
+    (bench/quality_scale.py, README "Scale")."""
     from .answer_extractive import Params, features
     top, rest = list(ranked[:depth]), list(ranked[depth:k])
     best: dict[int, float] = {}
