@@ -85,16 +85,29 @@ def bm25_variants(engine, rows):
               f"top 30 {hits[30] / len(rows):.3f}")
 
 
-def study(engine, items, texts, bm25_params: bool) -> None:
+def question_rows(engine, items, texts) -> list[dict]:
+    """Per question: the searched-for text, its evidence spans, BM25's and dense's top 300."""
     from eval.dataset import evidence_spans
-    from rag.bm25 import tokens
-    from rag.retrieve import RERANK_DEPTH, rrf
     rows = []
     for it in items:
         q = engine.rewrite(it.question, list(it.history)) if it.history else it.question
-        rows.append({"q": q, "spans": evidence_spans(it, texts),
+        rows.append({"id": it.id, "q": q, "spans": evidence_spans(it, texts),
                      "bm": engine.retriever_for("bm25").search(q, max(DEPTHS)),
                      "de": engine.retriever_for("dense").search(q, max(DEPTHS))})
+    return rows
+
+
+def load_items(half: str | None):
+    from eval.dataset import load_qa, load_texts
+    texts = load_texts(ROOT / "data" / "articles")
+    return [it for it in load_qa(ROOT / "eval" / "data" / "qa.jsonl")
+            if it.answerable and _half(it.id, half)], texts
+
+
+def study(engine, items, texts, bm25_params: bool) -> None:
+    from rag.bm25 import tokens
+    from rag.retrieve import RERANK_DEPTH, rrf
+    rows = question_rows(engine, items, texts)
     n = len(rows)
     print(f"{engine.settings.store}: {engine.stats()['chunks']} chunks, {n} questions")
     for name, key in (("BM25", "bm"), ("dense", "de")):
@@ -146,13 +159,10 @@ def main(argv=None) -> int:
     ap.add_argument("--bm25-params", action="store_true",
                     help="also rebuild BM25 with other parameters (k1, b, BM25L, BM25+)")
     args = ap.parse_args(argv)
-    from eval.dataset import load_qa, load_texts
     from rag.engine import Engine
     from rag.settings import Settings
 
-    texts = load_texts(ROOT / "data" / "articles")
-    items = [it for it in load_qa(ROOT / "eval" / "data" / "qa.jsonl")
-             if it.answerable and _half(it.id, args.half)]
+    items, texts = load_items(args.half)
     for store in args.stores:
         with Engine(Settings.from_env(env={}, store=store, answerer="extractive")) as engine:
             study(engine, items, texts, args.bm25_params)
