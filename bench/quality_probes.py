@@ -61,7 +61,7 @@ def probe(engine, rows) -> None:
     from rag import text as T
     from rag.bm25 import document, tokens
     from rag.retrieve import RRF_K, rerank, rrf
-    chunks = engine.parts.bm25._chunks
+    chunks = engine.parts.store.all_chunks()
     idf, emb, w = engine.parts.bm25.idf, engine.embedder, engine.settings.dense_weight
     n = len(rows)
 

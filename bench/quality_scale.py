@@ -66,7 +66,7 @@ def bm25_variants(engine, rows):
     """hit@5 of BM25 alone rebuilt with other parameters: is it saturation or length?"""
     import bm25s
     from rag.bm25 import document, tokens
-    chunks = engine.parts.bm25._chunks
+    chunks = engine.parts.store.all_chunks()
     corpus = [tokens(document(c)) or [""] for c in chunks]
     for method, k1, b in (("lucene", 1.5, 0.75), ("lucene", 1.2, 0.3), ("lucene", 0.9, 0.4),
                           ("lucene", 2.0, 0.75), ("lucene", 1.2, 1.0), ("bm25l", 1.5, 0.75),
