@@ -119,11 +119,17 @@ def test_thumbs_down_appends_the_answer_to_the_feedback_file(page, app):
     service = app[2]
     bot = ask(page, ATMAR)
     page.get_by_role("button", name="Dislike").last.click()
-    deadline = time.monotonic() + 15
-    while not service.feedback_path.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
     import json
-    rec = json.loads(service.feedback_path.read_text(encoding="utf-8").splitlines()[-1])
+    rec, deadline = None, time.monotonic() + 15
+    # the click returns before the server has written: wait for a whole line, not the file
+    while rec is None and time.monotonic() < deadline:
+        text = (service.feedback_path.read_text(encoding="utf-8")
+                if service.feedback_path.exists() else "")
+        if text.endswith("\n"):
+            rec = json.loads(text.splitlines()[-1])
+        else:
+            time.sleep(0.1)
+    assert rec is not None, "no feedback line written within 15 s"
     assert rec["verdict"] == "down" and rec["question"] == ATMAR
     assert rec["citations"] and {"source", "start", "end", "text"} <= set(rec["passages"][0])
     assert rec["answer"].split(" [")[0][:40] in bot.inner_text()
