@@ -140,6 +140,9 @@ def merge(results: list[dict]) -> dict:
 if __name__ == "__main__":
     # python -m bench.report DIR               re-render DIR/bench.json
     # python -m bench.report OUT DIR1 DIR2...  merge runs into OUT
+    if not sys.argv[1:] or sys.argv[1] in ("-h", "--help"):
+        sys.exit("usage: python -m bench.report DIR            re-render DIR/bench.json\n"
+                 "       python -m bench.report OUT DIR1 DIR2  merge runs into OUT")
     dirs = [Path(a) for a in sys.argv[1:]]
     target = dirs[0]
     sources = dirs[1:] or dirs
