@@ -1,6 +1,6 @@
 """The hand-written Q&A file: loading with strict validation, evidence location, and lint.
 
-Format: /work/shared/docs/eval.md ("The Q&A file"). One JSON object a line; blank lines ignored.
+Format: ../shared/docs/eval.md ("The Q&A file"). One JSON object a line; blank lines ignored.
 The same rules as a JSON Schema: eval/qa.schema.json (tests/test_qa_schema.py keeps them agreed).
 
 Rules enforced by `load_qa` (the first broken line rejects the whole file, before anything runs;

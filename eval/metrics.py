@@ -1,4 +1,4 @@
-"""Per-question metrics, exactly as /work/shared/docs/eval.md defines them, over plain data.
+"""Per-question metrics, exactly as ../shared/docs/eval.md defines them, over plain data.
 
 Inputs are an answer dict (`Answer.to_dict()`), a `QAItem` and the evidence spans located in the
 article texts. Nothing here knows about chunk ids, stores or the engine: gold is anchored to

@@ -1,4 +1,4 @@
-"""Answer normalisation for evaluation (see docs: /work/shared/docs/eval.md, "Normalisation").
+"""Answer normalisation for evaluation (see docs: ../shared/docs/eval.md, "Normalisation").
 
 `squad_normalize` is exactly the official SQuAD v1.1 `normalize_answer`.
 

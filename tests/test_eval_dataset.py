@@ -1,4 +1,4 @@
-"""Tests for eval/normalize.py and eval/dataset.py (format: /work/shared/docs/eval.md)."""
+"""Tests for eval/normalize.py and eval/dataset.py (format: ../shared/docs/eval.md)."""
 from __future__ import annotations
 
 import json

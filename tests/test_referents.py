@@ -155,7 +155,8 @@ def test_chat_resolves_he_to_baradar_and_cites_the_2018_passage(engine):
     assert any("held until 2018" in p.chunk.text for p in follow.passages[:2])
     if follow.abstained or not any("2018" in p.chunk.text for p in follow.citations):
         pytest.xfail("rewritten right, but the extractive answerer does not answer from "
-                     "\"held until 2018\" (issue 12, the answerer's part: /work/wt/T-to-S.md)")
+                     "\"held until 2018\" (issue 12, the answerer's part: the date sentence says "
+                     "\"held until\", not \"released\", and names him only as \"He\")")
     assert "2018" in follow.text
 
 
