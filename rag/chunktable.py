@@ -45,18 +45,24 @@ def connect_reader(path: Path) -> sqlite3.Connection:
                            check_same_thread=False)
 
 
+def connect(path: Path, *, writable: bool, schema: Sequence[str]) -> sqlite3.Connection:
+    """A writer's connection (schema created) or a reader's (published generations never
+    change: read-only, no locks to contend on)."""
+    if not writable:
+        return connect_reader(path)
+    db = sqlite3.connect(path, check_same_thread=False)
+    db.execute("PRAGMA synchronous=NORMAL")
+    for stmt in schema:
+        db.execute(stmt)
+    db.commit()
+    return db
+
+
 class ChunkTable:
     def __init__(self, path: Path, *, writable: bool):
         self.path = Path(path)
         self._lock = threading.Lock()
-        if writable:
-            self._db = sqlite3.connect(self.path, check_same_thread=False)
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            for stmt in _SCHEMA:
-                self._db.execute(stmt)
-            self._db.commit()
-        else:
-            self._db = connect_reader(self.path)
+        self._db = connect(self.path, writable=writable, schema=_SCHEMA)
 
     def put_many(self, chunks: Iterable[Chunk], terms: Mapping[str, str] | None = None) -> None:
         terms = terms or {}

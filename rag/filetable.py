@@ -14,6 +14,8 @@ import zlib
 from pathlib import Path
 from typing import Iterable
 
+from .chunktable import connect
+
 _COLUMNS = ("source", "sha256", "kind", "path", "size", "mtime_ns", "chunks", "articles")
 _SCHEMA = """CREATE TABLE IF NOT EXISTS files (
     source TEXT PRIMARY KEY, sha256 TEXT NOT NULL, kind TEXT, path TEXT, size INTEGER,
@@ -24,15 +26,7 @@ class FileTable:
     def __init__(self, path: Path, *, writable: bool):
         self.path = Path(path)
         self._lock = threading.Lock()
-        if writable:
-            self._db = sqlite3.connect(self.path, check_same_thread=False)
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
-            self._db.commit()
-        else:
-            # Published generations never change: read-only, no locks to contend on.
-            from .chunktable import connect_reader
-            self._db = connect_reader(self.path)
+        self._db = connect(self.path, writable=writable, schema=(_SCHEMA,))
 
     @classmethod
     def in_memory(cls, rows: Iterable[dict]) -> "FileTable":
