@@ -135,3 +135,16 @@ def test_other_commands_do_not_import_gradio():
             "print('gradio' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT)
     assert r.stdout.strip() == "False", r.stderr
+
+
+def test_a_direct_answer_stands_first_in_bold_before_its_quote(engine):
+    from ui import render
+    answer = engine.ask("How many times did Hanif Atmar travel to Pakistan to free Baradar?")
+    md = render.answer_markdown(answer)
+    head, _, rest = md.partition("\n\n")
+    assert head.startswith("<strong>10 times</strong>") and 'href="#src-' in head
+    assert "travelled to Pakistan 10 times" in rest          # the quote follows, with its citation
+    # A quoted sentence alone is not mistaken for a short answer.
+    from dataclasses import replace
+    quotes = render.answer_markdown(replace(answer, sentences=answer.sentences[1:]))
+    assert "<strong>" not in quotes.split("rag-meta")[0]
