@@ -3,8 +3,9 @@ and after, on all questions and on the held-out half.
 
 usage: .venv/bin/python bench/quality_table.py [--before REV [REV ...]] [--after FILE]
 
-"before" is eval/baseline.json as committed at each git revision REV (default: the baseline taken
-on the 291-question set just before the calibrated answerer; give several revisions for several
+"before" is eval/baseline.json as committed at each git revision REV, or kept as
+eval/history/baseline-REV.json (default: f804521, the baseline taken on the 291-question set just
+before the calibrated answerer, kept there because that commit is not on main; give several revisions for several
 "before" columns, e.g. the issue's start and the last session's end); "after" is a fresh `rag eval --fresh`
 run of the current code (or a baseline/questions file given with --after). The held-out half is
 the odd-numbered questions (2nd, 4th, ... line of eval/data/qa.jsonl), which
@@ -21,7 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BEFORE_MESSAGE = "regenerated for the 291-question set (no answerer change)"
+# The baseline on the 291-question set just before the calibrated answerer (issue 12's start).
+BEFORE_REV = "f804521"
+HISTORY = ROOT / "eval" / "history"
 
 # (label, target, subset, metric): subset picks questions, metric is a per-question score.
 ROWS = [
@@ -46,11 +49,15 @@ def mean(records, keep, metric) -> tuple[float | None, int]:
 
 
 def before_records(rev: str | None) -> tuple[str, list[dict]]:
-    if rev is None:
-        rev = subprocess.run(["git", "log", "-1", "--format=%h", f"--grep={BEFORE_MESSAGE}"],
-                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    text = subprocess.run(["git", "show", f"{rev}:eval/baseline.json"], cwd=ROOT,
-                          capture_output=True, text=True, check=True).stdout
+    """eval/baseline.json as committed at `rev`, or as kept in eval/history/ for revisions that
+    are not on main (the issue's starting point was measured on a branch)."""
+    rev = rev or BEFORE_REV
+    kept = HISTORY / f"baseline-{rev}.json"
+    if kept.exists():
+        text = kept.read_text(encoding="utf-8")
+    else:
+        text = subprocess.run(["git", "show", f"{rev}:eval/baseline.json"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout
     return rev, json.loads(text)["questions"]
 
 
