@@ -73,7 +73,7 @@ class Feature:
     near: float = 0.0         # question weight found within a few words of the typed answer
                               # (the number, date or name), not just somewhere in the sentence
     counted: float = 1.0      # "how many X": a number in it is followed by X or the predicate
-    short: str = ""           # the direct answer it holds, where the type allows (rag.direct)
+    span: tuple[int, int] | None = None   # where its typed answer is, for the direct answer
 
     def score(self, p: Params) -> float:
         base = (p.coverage * (self.coverage + p.context * self.context) + p.dense * self.dense
@@ -101,7 +101,8 @@ class ExtractiveAnswerer:
     def answer(self, question: str, passages: Sequence[Passage], *,
                rewritten: str | None = None) -> Answer:
         t0 = time.perf_counter()
-        query, feats = features(rewritten or question, passages, self.embedder, self.idf)
+        asked = rewritten or question
+        query, feats = features(asked, passages, self.embedder, self.idf)
         chosen, decision = choose(query, feats, self.params)
         base = dict(question=question, passages=tuple(passages), rewritten=rewritten,
                     answerer=self.name, confidence=round(float(decision.confidence), 4),
@@ -115,10 +116,11 @@ class ExtractiveAnswerer:
         sentences = tuple(Sentence(f.text, (f.n,), verify(f.text, [by_n[f.n]])) for f in chosen)
         text = " ".join(f"{f.text} [{f.n}]" for f in chosen)
         top = chosen[0]
-        if top.short:
-            sentences = (Sentence(top.short, (top.n,), verify(top.short, [by_n[top.n]])),
+        short = _short(asked, query, top)
+        if short:
+            sentences = (Sentence(short, (top.n,), verify(short, [by_n[top.n]]), direct=True),
                          *sentences)
-            text = f"{top.short} [{top.n}]. {text}"
+            text = f"{short} [{top.n}]. {text}"
         notices = (f"weak evidence (confidence {decision.confidence:.2f}): check the source",) \
             if decision.weak else ()
         return Answer(text=text, abstained=False, sentences=sentences, notices=notices, **base)
@@ -150,6 +152,14 @@ def pick(feats: Sequence[Feature], p: Params) -> tuple[list[Feature], float, flo
     return chosen, scored[0][0], second
 
 
+def _short(question: str, query: Query, top: Feature) -> str:
+    """The direct answer the best sentence holds, where the asked type allows one (rag.direct)."""
+    if query.kind not in DIRECT_KINDS:
+        return ""
+    counted = set(T.terms(" ".join(T.counted_words(question, 3))))
+    return short_answer(top.text, top.span, counted, query.kind, question)
+
+
 def _uniform(term: str) -> float:
     return 1.0
 
@@ -173,7 +183,6 @@ def features(query: str, passages: Sequence[Passage], embedder,
                if idf is not _uniform else 0.0)
     q = Query(kind, unknown, len(q_terms))
     counted_terms = set(T.terms(" ".join(T.counted_words(query)))) if kind == "number" else set()
-    direct_terms = set(T.terms(" ".join(T.counted_words(query, 3))))
     raw: list[tuple] = []
     for rank, p in enumerate(passages):
         title_terms = set(T.terms(p.chunk.title))
@@ -190,8 +199,6 @@ def features(query: str, passages: Sequence[Passage], embedder,
                 typ = 1.0 if spans else 0.0
                 near, span = _near(sent, spans, q_terms, weights)
                 near = near / total if kind else cov
-                short = (short_answer(sent, span, direct_terms, kind, query)
-                         if kind in DIRECT_KINDS else "")
                 counted = (_counted(sent, spans, counted_terms | pred_terms)
                            if counted_terms else typ)
                 pred = (sum(weights[t] for t in pred_terms & found) / pred_total
@@ -200,15 +207,15 @@ def features(query: str, passages: Sequence[Passage], embedder,
                 miss = max((weights[t] for t in unmatched), default=0.0) / total
                 miss_name = max((weights[t] for t in unmatched & name_terms), default=0.0) / total
                 raw.append((p.n, sent, cov, ctx, typ, 1.0 / (1.0 + rank), pred, miss, miss_name,
-                            near, counted, short))
+                            near, counted, span))
             prev = own
     if not raw:
         return q, []
     vecs = embedder.embed([query] + [r[1] for r in raw])
     dense = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
     return q, [Feature(n, sent, cov, ctx, float(d), typ, prior, kind is not None, pred, miss, mn,
-                       near, counted, short)
-               for (n, sent, cov, ctx, typ, prior, pred, miss, mn, near, counted, short), d
+                       near, counted, span)
+               for (n, sent, cov, ctx, typ, prior, pred, miss, mn, near, counted, span), d
                in zip(raw, dense)]
 
 

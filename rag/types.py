@@ -74,10 +74,12 @@ class Passage:
 @dataclass(frozen=True, slots=True)
 class Sentence:
     """One sentence of an answer. citations: the passage numbers (`Passage.n`) it cites.
-    supported: True when citation checking found it backed by a cited passage."""
+    supported: True when citation checking found it backed by a cited passage.
+    direct: True for a short direct answer ("10 times") taken from the quote that follows it."""
     text: str
     citations: tuple[int, ...] = ()
     supported: bool = False
+    direct: bool = False
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,9 @@ def answer_markdown(answer) -> str:
                         f'<em>(not supported by the cited passage)</em></span>')
             out.append(text)
         body = " ".join(out)
-        if _direct(answer.sentences):
-            # "10 times [1]." stands on its own line, so a reader sees the answer before the quote
-            first = answer.sentences[0]
+        first = answer.sentences[0]
+        if first.direct and len(out) > 1:
+            # "10 times [1]" stands on its own line, so a reader sees the answer before the quote
             cites = "".join(cite_link(n) for n in first.citations)
             body = f"<strong>{esc(first.text)}</strong> {cites}\n\n" + " ".join(out[1:])
     else:
@@ -74,12 +74,6 @@ def answer_markdown(answer) -> str:
     meta = (f'\n\n<span class="rag-meta">answered by <strong>{esc(answer.answerer)}</strong>'
             f'{took}</span>')
     return body + notes + meta
-
-
-def _direct(sentences) -> bool:
-    """The extractive answerer's short answer: a few words taken from the quote that follows."""
-    return (len(sentences) > 1 and sentences[0].supported and len(sentences[0].text) <= 60
-            and sentences[0].text in sentences[1].text)
 
 
 def _mark(text: str, start: int, span: tuple[int, int] | None, anchor: str = "") -> str:
