@@ -176,8 +176,7 @@ def estimate(done: list[dict], system: str, manifest: dict) -> str:
 
 
 def _load() -> float:
-    from bench.worker import _load as load
-    return load()
+    return os.getloadavg()[0]
 
 
 def _disk(folder: Path) -> int:

@@ -141,8 +141,9 @@ def best_threshold(cands, w, b, max_fa: float = 1.0) -> float:
     answer costs as much as a right one gains, and a user asking an answerable question gains
     nothing from "I don't know")."""
     probs = sorted({round(C.probability(x, w, b), 4) for x, _, _ in cands if x is not None})
-    ok = [t for t in [0.0] + probs if evaluate(cands, w, b, t)["false_abstention"] <= max_fa]
-    return max(ok or [0.0], key=lambda t: (evaluate(cands, w, b, t)["crag"], -t))
+    scored = [(t, evaluate(cands, w, b, t)) for t in [0.0] + probs]
+    ok = [(t, r) for t, r in scored if r["false_abstention"] <= max_fa]
+    return max(ok, key=lambda tr: (tr[1]["crag"], -tr[0]))[0] if ok else 0.0
 
 
 def main(argv=None) -> int:

@@ -66,10 +66,7 @@ def pct(values, q: float) -> float | None:
 
 
 def _load() -> float:
-    try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except (OSError, ValueError):
-        return float("nan")
+    return os.getloadavg()[0]
 
 
 def _built_chunks(store: Path) -> int | None:
@@ -77,6 +74,7 @@ def _built_chunks(store: Path) -> int | None:
     import sqlite3
     for table in Path(store).glob("g-*/chunks.sqlite"):
         try:
+            # read-only even over a live journal: the writer being watched must not be disturbed
             db = sqlite3.connect(f"{table.absolute().as_uri()}?mode=ro", uri=True, timeout=1)
             try:
                 return db.execute("SELECT count(*) FROM chunks").fetchone()[0]

@@ -197,12 +197,12 @@ class Engine:
         q = check_question(question, self.settings.max_question_chars)
         k = self._k(k)
         stages: dict[str, float] = {}
-        rewritten = self.rewrite(q, history) if history else None
+        snap = self.snapshot()      # one generation for the whole answer, the rewrite included
+        rewritten = self._rewrite(q, history, snap) if history else None
         stages["condense"] = (time.perf_counter() - t0) * 1000
         if rewritten == q:
             rewritten = None
         # The rewrite is ours, not the user's: it is not held to the question-length limit.
-        snap = self.snapshot()      # one generation for the whole answer
         scope = question_scope(rewritten or q, lambda: self._newest_date(snap), as_of)
         where = filters(since, until, source, known=snap.store.sources)
         if since or until:
@@ -250,10 +250,13 @@ class Engine:
                        f"answerer {self.answerer.name!r}")
 
     def rewrite(self, question: str, history: Sequence[dict]) -> str:
+        return self._rewrite(question, history, self.snapshot())
+
+    def _rewrite(self, question: str, history: Sequence[dict], snap: "_Snapshot") -> str:
         from .condense import condense
         from .referents import corpus_fit
-        bm25 = self.snapshot().bm25       # the articles weigh in on what a pronoun means
-        fit = corpus_fit(lambda q, k: bm25.search(q, k), bm25.idf) if bm25 is not None else None
+        bm25 = snap.bm25       # the articles weigh in on what a pronoun means
+        fit = corpus_fit(bm25.search, bm25.idf) if bm25 is not None else None
         return condense(question, history, llm=self.llm, fit=fit)
 
     def _newest_date(self, snap: "_Snapshot") -> date | None:
