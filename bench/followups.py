@@ -12,7 +12,8 @@ question names none of them, else to retrieval or the answerer (with the eval's 
 false_abstention, reader_miss, retrieval_miss...).
 
 Figures are printed for all follow-ups and for the even- and odd-numbered ids apart (the
-resolver's rules were tuned on the even ids).
+resolver's rules were tuned on the even ids: eval.dataset.half_of's tuning half, the one
+definition every tuner and table uses).
 """
 from __future__ import annotations
 
@@ -68,9 +69,9 @@ def report(rows: list[dict]) -> dict:
                 "wrong_rewrite": sum(r["rewrite_ok"] is False for r in wrong),
                 "right_rewrite_answer_failed": dict(Counter(
                     r["label"] for r in wrong if r["rewrite_ok"] is not False))}
-    num = lambda r: int("".join(c for c in r["id"] if c.isdigit()) or 0)   # noqa: E731
-    return {"all": part(lambda r: True), "even ids": part(lambda r: num(r) % 2 == 0),
-            "odd ids": part(lambda r: num(r) % 2 == 1)}
+    from eval.dataset import half_of
+    return {"all": part(lambda r: True), "even ids": part(lambda r: half_of(r["id"]) == "tune"),
+            "odd ids": part(lambda r: half_of(r["id"]) == "held")}
 
 
 def main(argv=None) -> int:

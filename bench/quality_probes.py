@@ -3,6 +3,9 @@ none is the default (README "Scale", "Quality at scale, studied").
 
 usage: .venv/bin/python -m bench.quality_probes STORE [STORE...] [--half even|odd]
 
+`--half even` probes the tuning half (even id numbers), `--half odd` the held-out half
+(eval.dataset.half_of, the one definition every tuner and table uses).
+
 - article level: a BM25 index of whole articles (title + text of all its chunks), its rank of
   the evidence's article, and its ranks fused (reciprocal rank) into the engine's chunk lists;
 - sentence windows: a BM25 index of two-sentence windows (a chunk scores as its best window),
@@ -198,7 +201,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("stores", nargs="+", type=Path)
-    ap.add_argument("--half", choices=("even", "odd"))
+    ap.add_argument("--half", choices=("even", "odd"),
+                    help="only the even- (tuning) or odd-numbered (held-out) questions")
     args = ap.parse_args(argv)
     from rag.engine import Engine
     from rag.settings import Settings

@@ -11,7 +11,8 @@ questions (follow-ups rewritten as the engine rewrites them) it prints:
 - why each miss is a miss: not among the candidates at all, below the re-rank window, or
   re-ranked out of the top 5; and who holds the top 5 then (distractor chunks, near-copies);
 - hit@5 / MRR@5 of the engine's retriever as configured and of the variants studied.
-Weights were chosen on the even-numbered questions; `--half odd` scores the held-out half.
+Weights were chosen on the tuning half (even id numbers; eval.dataset.half_of, the one definition
+every tuner and table uses); `--half odd` scores the held-out half, `--half even` the tuning half.
 `--bm25-params` also rebuilds BM25 in memory with other k1 / b / variants (slow at 1000x).
 """
 from __future__ import annotations
@@ -23,12 +24,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPTHS = (5, 10, 30, 100, 300)
-
-
-def _half(item_id: str, half: str | None) -> bool:
-    if half is None or not item_id[1:].isdigit():
-        return True
-    return int(item_id[1:]) % 2 == (0 if half == "even" else 1)
 
 
 def _rank(ranked, spans) -> int | None:
@@ -98,10 +93,10 @@ def question_rows(engine, items, texts) -> list[dict]:
 
 
 def load_items(half: str | None):
-    from eval.dataset import load_qa, load_texts
+    from eval.dataset import in_half, load_qa, load_texts
     texts = load_texts(ROOT / "data" / "articles")
-    return [it for it in load_qa(ROOT / "eval" / "data" / "qa.jsonl")
-            if it.answerable and _half(it.id, half)], texts
+    items = load_qa(ROOT / "eval" / "data" / "qa.jsonl")
+    return [it for it in in_half(items, half) if it.answerable], texts
 
 
 def study(engine, items, texts, bm25_params: bool) -> None:

@@ -8,8 +8,8 @@ eval/history/baseline-REV.json (default: f804521, the baseline taken on the 291-
 before the calibrated answerer, kept there because that commit is not on main; give several revisions for several
 "before" columns, e.g. the issue's start and the last session's end); "after" is a fresh `rag eval --fresh`
 run of the current code (or a baseline/questions file given with --after). The held-out half is
-the odd-numbered questions (2nd, 4th, ... line of eval/data/qa.jsonl), which
-bench/tune_extractive.py never fits on.
+the questions whose id has an odd number (q001, q003, ...; eval.dataset.half_of, the one
+definition every tuner and table uses), which bench/tune_extractive.py never fits on.
 """
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from eval.dataset import half_of  # noqa: E402
 
 # The baseline on the 291-question set just before the calibrated answerer (issue 12's start).
 BEFORE_REV = "f804521"
@@ -97,6 +99,11 @@ def print_current(summary: dict) -> None:
               f"{g(km.get('noans_accuracy'))} | {g(km.get('crag_score'))} | {g(km.get('accuracy'))} |")
 
 
+def held(record: dict) -> bool:
+    """In the held-out half (eval.dataset.half_of: an odd id number)."""
+    return half_of(record["id"]) == "held"
+
+
 def fmt(v: tuple[float | None, int]) -> str:
     return "—" if v[0] is None else f"{v[0]:.2f}"
 
@@ -115,8 +122,6 @@ def main(argv=None) -> int:
     if summary and args.current:
         print_current(summary)
         print()
-    order = {r["id"]: i for i, r in enumerate(after)}
-    held = lambda r: order.get(r["id"], 0) % 2 == 1   # noqa: E731  (odd-numbered lines)
     revs = [rev for rev, _ in befores]
     print(f"| metric ({len(after)} questions) | target | "
           + " | ".join(f"before ({rev})" for rev in revs) + " | after | "

@@ -5,9 +5,10 @@ usage: .venv/bin/python bench/tune_extractive.py [--qa eval/data/qa.jsonl] [-k 5
                                                  [--max-false-abstention 0.15]
 
 Features are computed once per question (retrieval + sentence features), then every parameter
-set in the grid is scored cheaply. Everything is fitted on the even-numbered questions only; the
-odd-numbered ones are held out and reported separately, so the figure is not a fit to its own
-data. For each scoring grid point, a logistic model (label: the chosen sentence holds a gold
+set in the grid is scored cheaply. Everything is fitted on the tuning half only (the ids with an
+even number: q002, q004, ...; eval.dataset.half_of, the one definition every tuner and table
+uses); the odd-numbered ids are held out and reported separately, so the figure is not a fit to
+its own data. For each scoring grid point, a logistic model (label: the chosen sentence holds a gold
 alias; unanswerable questions are negatives) is fitted on the tuning half and its threshold set
 for CRAG score ((correct - wrong) / n; abstaining counts 0) on that half. The best grid point's
 constants are printed for rag/answer_extractive.py and rag/confidence.py.
@@ -27,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eval.dataset import load_qa  # noqa: E402
+from eval.dataset import half_of, load_qa  # noqa: E402
 from eval.metrics import contains_alias  # noqa: E402
 from rag import confidence as C  # noqa: E402
 from rag.answer_extractive import Params, features, pick  # noqa: E402
@@ -57,6 +58,12 @@ def prepare(settings: Settings, items, k: int):
         passages = engine.retrieve(q, k=k)
         rows.append((it, *features(q, passages, ans.embedder, ans.idf)))
     return rows
+
+
+def halves(rows) -> tuple[list, list]:
+    """(tuning rows, held-out rows), by each row's question id (eval.dataset.half_of)."""
+    return ([r for r in rows if half_of(r[0].id) == "tune"],
+            [r for r in rows if half_of(r[0].id) == "held"])
 
 
 def candidates(rows, p: Params):
@@ -157,8 +164,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     settings = Settings.from_env(store=Path(tempfile.mkdtemp()) / "store")
     rows = prepare(settings, load_qa(args.qa), args.k)
-    train = [r for i, r in enumerate(rows) if i % 2 == 0]
-    test = [r for i, r in enumerate(rows) if i % 2 == 1]
+    train, test = halves(rows)
     results = []
     for values in itertools.product(*GRID.values()):
         p = replace(Params(), **dict(zip(GRID, values)))

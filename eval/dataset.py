@@ -19,11 +19,17 @@ the `DatasetError` message is "<file>:<line>: <reason>"):
 * ids unique within the file.
 
 `lint` then checks the items against the article texts (quotes found, alias inside evidence).
+
+The tuning and held-out halves (`half_of`, `in_half`, `split_halves`) are defined here, once, by
+the number in each id: even numbers (q002, t004) are the tuning half every tuner fits on, odd
+numbers (q001, t003) the held-out half every table reports apart. A question keeps its half when
+others are added or the file is reordered, which a split by line position would not give.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +43,11 @@ __all__ = [
     "evidence_spans",
     "lint",
     "load_texts",
+    "HALVES",
+    "HALF_FLAGS",
+    "half_of",
+    "in_half",
+    "split_halves",
 ]
 
 
@@ -358,3 +369,43 @@ def load_texts(corpus_dir) -> dict[str, str]:
             continue
         texts[name] = open(p, encoding="utf-8").read()
     return texts
+
+
+# --------------------------------------------------------------------------- halves
+HALVES = ("tune", "held")
+# The scripts' `--half even|odd` flags, named after the id numbers each half holds.
+HALF_FLAGS = {"even": "tune", "odd": "held"}
+_ID_NUMBER = re.compile(r"(\d+)$")
+
+
+def half_of(item_id: str) -> str:
+    """"tune" for an id whose number is even (q002), "held" for an odd one (q001); a ValueError
+    naming the id when it does not end in a number (the halves could not be told apart)."""
+    m = _ID_NUMBER.search(item_id)
+    if not m:
+        raise ValueError(f"Q&A id {item_id!r} does not end in a number: the tuning and held-out "
+                         "halves are defined by the id's number (even: tuning, odd: held out); "
+                         "give it an id like 'q123'")
+    return HALVES[int(m.group(1)) % 2]
+
+
+def _id(item) -> str:
+    return item["id"] if isinstance(item, dict) else item.id
+
+
+def in_half(items, half: str | None) -> list:
+    """The items (QAItem, or records/dicts with an "id") of one half: "tune" or "held", or a
+    script flag "even" / "odd"; None keeps them all."""
+    if half is None:
+        return list(items)
+    want = HALF_FLAGS.get(half, half)
+    if want not in HALVES:
+        raise ValueError(f"unknown half {half!r}: give one of "
+                         + ", ".join(map(repr, HALVES + tuple(HALF_FLAGS))))
+    return [it for it in items if half_of(_id(it)) == want]
+
+
+def split_halves(items) -> tuple[list, list]:
+    """(tuning half, held-out half) of `items`, each in the given order."""
+    items = list(items)
+    return in_half(items, "tune"), in_half(items, "held")
