@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from .text import expected_type, names, sentence_spans
+from .text import HONORIFICS, expected_type, names, sentence_spans
 from .timescope import as_date
 from .types import Passage
 
@@ -102,8 +102,7 @@ def find_conflicts(question: str, passages: list[Passage]) -> list[Conflict]:
     return out[:1] if out and out[0].kind == "status" else out
 
 
-_TITLES = frozenset("mullah maulvi mawlawi mufti sheikh haji mr mrs ms dr president minister "
-                    "general commander al ul ur el bin ibn".split())
+_TITLES = HONORIFICS | frozenset("president minister general commander al ul ur el bin ibn".split())
 
 
 def _subject(question: str) -> list[str] | None:

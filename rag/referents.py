@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Sequence
 
-from .text import DAYS, MONTHS, names, sentence_spans, stopwords, terms
+from .text import DAYS, HONORIFICS, MONTHS, names, sentence_spans, stopwords, terms
 
 # Titles and roles that precede a person's name; the name is what follows the last of them.
 _TITLES = frozenset("""mr mrs ms dr lt col gen capt sgt maj prof sen rep gov colonel general
@@ -29,8 +30,8 @@ lieutenant captain sergeant major president minister prime deputy foreign defenc
 interior commander spokesperson spokesman envoy ambassador chief leader head secretary judge
 king queen prince sheikh emir acting former late hamas taliban""".split())
 # Words of a name that mark a person outright.
-_PERSON_WORDS = frozenset("""mr mrs ms dr lt col mullah mawlawi maulvi mawlana maulana hafiz haji
-qari sheikh sayed syed mohammad muhammad ahmad abdul""".split())
+_PERSON_WORDS = HONORIFICS | frozenset("""lt col hafiz qari sayed syed mohammad muhammad ahmad
+abdul""".split())
 _ORG_WORDS = frozenset("""network taliban ministry council times tv movement party army agency
 foundation bank group committee shura emirate office government nations union service
 analysts press news organisation organization front police forces commission university
@@ -51,8 +52,9 @@ _THING_WORDS = frozenset("""agreement accord treaty deal document plan resolutio
 conference meeting summit talks process programme program operation attack war""".split())
 _GROUP_AFTER = r"\s+(?:[a-z]+\s+)?(?:group|network|movement|faction|militia|organi[sz]ation)\b"
 _DEMONYM = re.compile(r"(?:an|ian|ani|ese|ish|i|ic)$")
-_COMMON = frozenset("""more over after before during speaking according while since when then
-also however meanwhile earlier later today yesterday last next""".split())
+# Sentence openers that are no one's name, besides what names() (NOT_NAMES) and stopwords() drop.
+_COMMON = frozenset("""speaking since however meanwhile earlier later today yesterday last
+next""".split())
 
 PERSON, PLACE, ORG, OTHER = "person", "place", "org", "other"
 ANSWER_BONUS = 1.6   # the answer to who / where / which: above the last question's own subject
@@ -125,16 +127,13 @@ def entities_of(text: str) -> list[tuple[str, str]]:
     return out
 
 
-_HONORIFICS = frozenset("mullah mawlawi maulvi mawlana maulana mr mrs ms dr haji sheikh".split())
-
-
 def short_form(name: str) -> str:
     """The form of a person's name news uses after the first mention: honorifics dropped, and of
     three or more words the last ("Mullah Abdul Ghani Baradar" -> "Baradar") unless it is a
     family name many share ("Mawlawi Jalaluddin Haqqani" -> "Jalaluddin Haqqani"). Sentences
     that answer a follow-up name the person that way, or only as "he"."""
     words = name.split()
-    while len(words) > 1 and words[0].lower().strip(".") in _HONORIFICS:
+    while len(words) > 1 and words[0].lower().strip(".") in HONORIFICS:
         words = words[1:]
     if len(words) >= 3 and words[-1].lower() not in _FAMILY:
         words = words[-1:]
@@ -173,8 +172,7 @@ _WHO_IS = re.compile(r"^\W*(?:and\s+|so\s+)?who\s+(?:is|was|are|were)\b", re.I)
 _ABOUT = re.compile(r"\babout\s+((?:[A-Z][\w’'-]*\s*)+)")
 
 
-def rank(question: str, history: Sequence[dict],
-         fit: Callable[[str, str], float] | None = None) -> list[Entity]:
+def rank(question: str, history: Sequence[dict]) -> list[Entity]:
     """The earlier turns' entities, most salient first, for a pronoun in `question`."""
     ents: list[Entity] = []
     exchanges = _exchanges(history)
@@ -192,7 +190,7 @@ def rank(question: str, history: Sequence[dict],
             elif _WHO_IS.match(asked) and i == 0:
                 e.score += 0.5 * recency
                 e.why.append("topic")
-            if name == first_person and q_terms & (set(terms(asked)) - set(terms(name))) - _WH_TERMS:
+            if name == first_person and q_terms & (set(terms(asked)) - set(terms(name))):
                 e.score += 1.5 * recency      # the follow-up repeats this question's predicate
                 e.why.append("same predicate")
         in_a = entities_of(answered)
@@ -210,15 +208,7 @@ def rank(question: str, history: Sequence[dict],
                 _add(ents, name, kind, 0.2, "summary")
     for e in ents:
         e.score += 0.2 * (e.mentions - 1)
-        if fit is not None:
-            f = fit(e.name, question)
-            e.score += f
-            if f:
-                e.why.append(f"articles {f:.2f}")
     return sorted(ents, key=lambda e: -e.score)
-
-
-_WH_TERMS = frozenset(terms("who whom whose what which when where why how many much"))
 
 
 def _add(ents: list[Entity], name: str, kind: str, score: float, why: str) -> Entity:
@@ -257,7 +247,7 @@ def corpus_fit(search: Callable[[str, int], list], idf: Callable[[str], float] |
     idf = idf or (lambda t: 1.0)
 
     def fit(name: str, question: str) -> float:
-        pred = set(terms(question)) - _WH_TERMS - _PRONOUN_TERMS - set(terms(name))
+        pred = set(terms(question)) - _NOT_PREDICATE - set(terms(name))
         if not pred:
             return 0.0
         total = sum(idf(t) for t in pred) or 1.0
@@ -268,11 +258,10 @@ def corpus_fit(search: Callable[[str, int], list], idf: Callable[[str], float] |
         best = 0.0
         for chunk, _ in search(f"{name} {question}", k):
             named = False
-            for a, b in sentence_spans(chunk.text):
-                sent = chunk.text[a:b]
+            for sent in _sentences(chunk.text):
                 here = bool(pat.search(sent))
                 if here or (named and _GOES_ON.match(sent)):
-                    share = sum(idf(t) for t in pred & set(terms(sent))) / total
+                    share = sum(idf(t) for t in pred & _sentence_terms(sent)) / total
                     bonus = 0.5 if here and slot is not None and slot.search(sent) else 0.0
                     best = max(best, min(1.0, share + bonus))
                     named = True
@@ -280,6 +269,18 @@ def corpus_fit(search: Callable[[str, int], list], idf: Callable[[str], float] |
                     named = False
         return weight * best
     return fit
+
+
+# fit() runs for each candidate of each pronoun, and their searches return many of the same
+# chunks: split and tokenise a chunk's sentences once.
+@lru_cache(maxsize=2048)
+def _sentences(text: str) -> tuple[str, ...]:
+    return tuple(text[a:b] for a, b in sentence_spans(text))
+
+
+@lru_cache(maxsize=8192)
+def _sentence_terms(sentence: str) -> frozenset[str]:
+    return frozenset(terms(sentence))
 
 _GOES_ON = re.compile(r"\W*(?:he|she|they|his|her|their|it|its|this|these)\b", re.I)
 _PREPOSITIONS = frozenset("from to with by for about against on at of".split())
@@ -294,4 +295,5 @@ def _slot(question: str, key: list[str]) -> re.Pattern | None:
                       "|".join(re.escape(w) for w in key) + r")\b", re.I)
 
 
-_PRONOUN_TERMS = frozenset(terms("he him his she her they them their it its there group"))
+# Question words and pronouns are stopwords, which terms() drops already.
+_NOT_PREDICATE = frozenset(terms("group"))

@@ -66,11 +66,6 @@ def answer_spans(sentence: str, kind: str | None, question: str = "") -> list[tu
     return out
 
 
-def has_type(sentence: str, kind: str | None, question: str = "") -> bool:
-    """Does the sentence hold something of that kind which the question does not already hold?"""
-    return bool(answer_spans(sentence, kind, question))
-
-
 _COUNTED = re.compile(r"\bhow many((?:\s+[\w'’-]+){1,3})", re.I)
 
 

@@ -15,6 +15,9 @@ NOT_NAMES = frozenset("""what when where who whom whose why how which did does d
 will would can could should has have had the a an and but or if in on at of for to by with from
 he she they it his her their its him them this that these those there i you we tell give list
 according also then so yes no please ok okay thanks""".split())
+# Honorifics: a person's, never part of what they are called ("Mullah Baradar", "Mr. Omar").
+HONORIFICS = frozenset("""mr mrs ms dr mullah mawlawi maulvi mawlana maulana mufti haji
+sheikh""".split())
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
