@@ -89,11 +89,6 @@ class ChunkTable:
                     part))
         return out
 
-    def ids_of(self, source: str) -> set[str]:
-        with self._lock:
-            return {r[0] for r in self._db.execute("SELECT id FROM chunks WHERE source = ?",
-                                                   (source,))}
-
     def iter_chunks(self, batch: int = 2000) -> Iterator[Chunk]:
         return (c for c, _ in self.iter_with_terms(batch))
 

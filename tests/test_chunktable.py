@@ -17,14 +17,13 @@ def _chunks() -> list[Chunk]:
             for i, (src, t) in enumerate(zip(["b.txt", "a.txt", "b.txt"], texts))]
 
 
-def test_round_trip_lookup_by_id_and_source(tmp_path):
+def test_round_trip_lookup_by_id(tmp_path):
     table = ChunkTable(tmp_path / "chunks.sqlite", writable=True)
     chunks = _chunks()
     table.put_many(chunks)
     table.put_many(chunks[:1])                  # a resumed ingest writes a chunk again
     assert table.count() == 3
     assert table.get_many([c.id for c in chunks] + ["missing"]) == {c.id: c for c in chunks}
-    assert table.ids_of("b.txt") == {chunks[0].id, chunks[2].id}
     assert list(table.iter_chunks(batch=2)) == sorted(chunks, key=lambda c: (c.source, c.start,
                                                                              c.id))
     assert table.newest_date() == "2021-08-12"
