@@ -47,22 +47,10 @@ def _search(model, q_terms, k):
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
 
 
-def _rrf_orders(orders, k):
-    """Reciprocal-rank fusion of several orders (lists of (chunk, score)) by chunk id."""
-    from rag.retrieve import RRF_K
-    score, chunk = defaultdict(float), {}
-    for order, w in orders:
-        for r, (c, _) in enumerate(order, start=1):
-            score[c.id] += w / (RRF_K + r)
-            chunk[c.id] = c
-    ids = sorted(score, key=lambda i: -score[i])[:k]
-    return [(chunk[i], score[i]) for i in ids]
-
-
 def probe(engine, rows) -> None:
     import numpy as np
     from rag import text as T
-    from rag.bm25 import document, tokens
+    from rag.bm25 import tokens
     from rag.retrieve import RRF_K, rerank, rrf
     chunks = engine.parts.store.all_chunks()
     idf, emb, w = engine.parts.bm25.idf, engine.embedder, engine.settings.dense_weight
@@ -98,7 +86,7 @@ def probe(engine, rows) -> None:
         ranks = [arank.get((c.source, c.article)) for c in chunks if c.source == src
                  and _rank([(c, 0)], r["spans"])]
         gold_art.append(min([x for x in ranks if x] or [None], key=lambda x: x or 1e9))
-        base = _rrf_orders([(r["bm"][:100], 1.0), (r["de"][:30], w)], 130)
+        base = rrf([r["bm"][:100], r["de"][:30]], 130, weights=(1.0, w))
         for wa in fused_art:
             # Each chunk also gets its article's reciprocal rank.
             top = sorted(((c, sc + (wa / (RRF_K + arank[(c.source, c.article)])
@@ -145,7 +133,7 @@ def probe(engine, rows) -> None:
     for r in rows:
         deep = rrf([r["bm"][:100], r["de"][:100]], 100, weights=(1.0, w))
         by_cov = sorted(deep, key=lambda x: -coverage(r["q"], x[0]))
-        lexical.append(rerank(r["q"], _rrf_orders([(deep, 1.0), (by_cov, 1.0)], 10), 10,
+        lexical.append(rerank(r["q"], rrf([deep, by_cov], 10), 10,
                               emb, idf))
     print(f"  lexical best-sentence pre-order of the fused 100: hit@5 {hit(lexical):.3f}")
 
@@ -191,7 +179,7 @@ def probe(engine, rows) -> None:
             elif c.source.startswith("d"):
                 di.append(coherence(c))
         by_coh = sorted(f[:10], key=lambda x: -coherence(x[0]))
-        with_coh.append(_rrf_orders([(t, 1.0), (by_coh, 1.0)], 10))
+        with_coh.append(rrf([t, by_coh], 10))
     mean = (lambda v: f"{np.mean(v):.3f}" if v else "-")
     print(f"  coherence: evidence chunks {mean(ev)}, distractor chunks in the window {mean(di)}; "
           f"added to the re-rank hit@5 {hit(with_coh):.3f} (not shipped)")
