@@ -15,6 +15,7 @@ from typing import Callable
 from .conflicts import Conflict, find_conflicts
 from .timescope import Scope, as_date, in_scope, needs_reference, parse_scope
 from .types import Answer, Passage, Sentence
+from .when import check_range
 
 
 def show_date(iso: str | None) -> str:
@@ -148,9 +149,7 @@ def filters(since: date | None = None, until: date | None = None,
             source: str | None = None, known: Callable[[], list[str]] | None = None) -> dict | None:
     """A Chroma `where` for --since / --until / --source (BM25 applies the same one), or None.
     Dates compare as the numeric `day` field; an undated chunk never passes a date filter."""
-    if since and until and since > until:
-        raise ValueError(f"since {since.isoformat()} is after until {until.isoformat()}: no "
-                         "article can be in that range; swap them")
+    check_range(since, until)
     conds: list[dict] = []
     if since:
         conds.append({"day": {"$gte": int(since.strftime("%Y%m%d"))}})

@@ -27,6 +27,14 @@ def parse_day(value, name: str) -> date | None:
                          ) from None
 
 
+def check_range(since: date | None, until: date | None, since_name: str = "since",
+                until_name: str = "until") -> None:
+    """The one check that a date range is not empty (forms, the CLI, and `Engine.ask` itself)."""
+    if since and until and since > until:
+        raise ValueError(f"{since_name} {since} is after {until_name} {until}: "
+                         "no article can be in that range; swap them")
+
+
 @dataclass(frozen=True)
 class When:
     since: date | None = None
@@ -43,9 +51,7 @@ class When:
         when = cls(parse_day(since, n["since"]), parse_day(until, n["until"]),
                    (str(source).strip() or None) if source else None,
                    parse_day(as_of, n["as_of"]))
-        if when.since and when.until and when.since > when.until:
-            raise ValueError(f"{n['since']} {when.since} is after {n['until']} {when.until}: "
-                             "no article can be in that range; swap them")
+        check_range(when.since, when.until, n["since"], n["until"])
         return when
 
     def kwargs(self) -> dict:
