@@ -199,17 +199,11 @@ def _check_intact(root: Path, live: Path, thorough: bool = True) -> None:
 
 
 def _has_files(gen: Path) -> bool:
-    from rag.filetable import FileTable
+    from rag.filetable import read_records
     try:
-        t = FileTable(gen / "files.sqlite", writable=False)
+        return bool(read_records(gen / "files.sqlite"))
     except Exception:
         return False
-    try:
-        return bool(t.all())
-    except Exception:
-        return False
-    finally:
-        t.close()
 
 
 def _records(root: Path, base: Path | None, embedder: Embedder, url: str | None) -> dict[str, dict]:
@@ -217,12 +211,8 @@ def _records(root: Path, base: Path | None, embedder: Embedder, url: str | None)
         return {}
     table = base / "files.sqlite"
     if table.exists():      # the plan needs no Chroma client: an unchanged corpus costs stats
-        from rag.filetable import FileTable
-        files = FileTable(table, writable=False)
-        try:
-            return files.all()
-        finally:
-            files.close()
+        from rag.filetable import read_records
+        return read_records(table)
     with Store(root, embedder.name, generation=base, chroma_url=url) as store:
         return store.file_records()
 

@@ -37,23 +37,17 @@ def kept_pages(settings) -> list[Path]:
 
 
 def _indexed(root: Path, folder: Path) -> set[str] | None:
-    from rag.filetable import FileTable
+    from rag.filetable import read_records
     from rag.generations import live_generation
     try:
         live = live_generation(root)
-        table = FileTable(live / "files.sqlite", writable=False) if live else None
+        if live is None:
+            return None
+        where = str(folder.resolve())
+        return {s for s, r in read_records(live / "files.sqlite").items()
+                if str(Path(r.get("path", "")).parent) == where}
     except Exception:       # noqa: BLE001 - a damaged store: fall back to the saved list
         return None
-    if table is None:
-        return None
-    try:
-        where = str(folder.resolve())
-        return {s for s, r in table.all().items()
-                if str(Path(r.get("path", "")).parent) == where}
-    except Exception:       # noqa: BLE001
-        return None
-    finally:
-        table.close()
 
 
 def fetch_sources(args: Sequence[str], feeds: Sequence[str], settings

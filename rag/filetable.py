@@ -87,6 +87,16 @@ class FileTable:
             self._db.close()
 
 
+def read_records(path: Path) -> dict[str, dict]:
+    """Every row of the file table at `path` but the texts, read-only, the table closed again:
+    the one read that ingest's plan, its store check and the saved web pages' list share."""
+    table = FileTable(path, writable=False)
+    try:
+        return table.all()
+    finally:
+        table.close()
+
+
 def _record(row) -> dict:
     rec = {k: v for k, v in zip(_COLUMNS, row) if v is not None}
     rec.update(json.loads(row[-1] or "{}"))
