@@ -37,7 +37,10 @@ _STATE = "state.json"
 _IDS, _CODES = "ids.npy", "codes.npz"
 # 1: llama-index's BM25Retriever folder; 2: chunks.jsonl beside the model. Both rebuilt on open.
 FORMAT = 3
-FIELDS = ("source", "title", "article", "start", "end", "date", "day")   # rag.where.metadata
+# The fields `where` filters use (rag.news.filters: --source, --since/--until on the day number,
+# and a date filter given to the retriever seam); indexes of format 3 written before this also
+# kept title/article/start/end codes, which loading drops.
+FIELDS = ("source", "date", "day")
 
 
 def fingerprint(ids: Sequence[str]) -> str:
@@ -139,14 +142,12 @@ class BM25Index:
                 else:
                     part = np.logical_or.reduce(parts) if parts else np.zeros(self.n, bool)
             else:
-                values = self._values.get(key)
-                if values is None:      # a field no chunk has: decided as for a missing value
-                    ok = matches({key: cond}, {})
-                    part = np.full(self.n, ok)
-                else:
-                    ok = np.array([matches({key: cond}, {} if v is None else {key: v})
-                                   for v in values], dtype=bool)
-                    part = ok[self._codes[key]]
+                if key not in FIELDS:   # Chroma would filter on it: the two lists would differ
+                    raise ValueError(f"the BM25 index cannot filter on {key!r}; filter on one "
+                                     f"of {', '.join(FIELDS)}")
+                ok = np.array([matches({key: cond}, {} if v is None else {key: v})
+                               for v in self._values[key]], dtype=bool)
+                part = ok[self._codes[key]]
             out &= part
         return out
 
@@ -187,9 +188,9 @@ class BM25Index:
             model = bm25s.BM25.load(str(folder), show_progress=False, mmap=True)
             ids = np.load(folder / _IDS, mmap_mode="r")
             with np.load(folder / _CODES) as z:
-                codes = {k: z[k] for k in z.files}
-            return cls(model, ids, codes, state["values"], state["df"], state["fingerprint"],
-                       lookup)
+                codes = {k: z[k] for k in FIELDS}
+            values = {k: state["values"][k] for k in FIELDS}
+            return cls(model, ids, codes, values, state["df"], state["fingerprint"], lookup)
         except (OSError, ValueError, KeyError, TypeError, sqlite3.Error):
             return None   # missing or damaged: the caller rebuilds it
 

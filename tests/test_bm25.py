@@ -110,3 +110,54 @@ def test_a_folder_in_the_old_llama_index_layout_is_rebuilt(tmp_path):
     index = ensure_bm25(store)
     assert index.search("Rhodes migrants", 1)[0][0].text.startswith("A boat")
     assert json.loads((old / "state.json").read_text())["format"] == 3
+
+
+def test_the_index_keeps_only_the_fields_filters_use_and_says_so_for_others(tmp_path):
+    """FIELDS are what rag.news.filters filters on (source, date, day): title, article and the
+    offsets were kept as codes (and every distinct offset in state.json) for nothing."""
+    import json
+
+    import numpy as np
+
+    from rag.chunktable import ChunkTable
+    chunks = [Chunk.make(f"{i}.txt", f"Story {i}", 0, t, 0, len(t), "2021-08-1" + str(i % 3))
+              for i, t in enumerate(TEXTS)]
+    table = ChunkTable(tmp_path / "chunks.sqlite", writable=True)
+    table.put_many(chunks)
+    BM25Index.build(table.iter_chunks(), table.get_many).save(tmp_path / "bm25")
+    state = json.loads((tmp_path / "bm25" / "state.json").read_text())
+    assert set(state["values"]) == {"source", "date", "day"}
+    with np.load(tmp_path / "bm25" / "codes.npz") as z:
+        assert set(z.files) == {"source", "date", "day"}
+    index = BM25Index.load(tmp_path / "bm25")
+    hits = index.search("Pakistan", 8, where={"$and": [{"day": {"$gte": 20210811}},
+                                                      {"source": {"$ne": "3.txt"}}]})
+    assert hits and all(c.date >= "2021-08-11" and c.source != "3.txt" for c, _ in hits)
+    with pytest.raises(ValueError, match="cannot filter on 'title'; filter on one of source"):
+        index.search("Pakistan", 3, where={"title": "Story 1"})
+
+
+def test_an_index_saved_with_the_old_fields_still_loads_and_filters(tmp_path):
+    """Format 3 indexes written before FIELDS were cut carry title/article/start/end codes too:
+    they load (those are dropped) instead of being rebuilt."""
+    import json
+
+    import numpy as np
+
+    from rag.chunktable import ChunkTable
+    table = ChunkTable(tmp_path / "chunks.sqlite", writable=True)
+    table.put_many(_chunks())
+    folder = tmp_path / "bm25"
+    BM25Index.build(table.iter_chunks(), table.get_many).save(folder)
+    state = json.loads((folder / "state.json").read_text())
+    with np.load(folder / "codes.npz") as z:
+        codes = {k: z[k] for k in z.files}
+    n = len(TEXTS)
+    state["values"].update(title=[f"Story {i}" for i in range(n)], article=[0], start=[0],
+                           end=sorted({len(t) for t in TEXTS}))
+    codes.update(title=np.arange(n, dtype=np.int32), article=np.zeros(n, dtype=np.int32))
+    (folder / "state.json").write_text(json.dumps(state))
+    np.savez(folder / "codes.npz", **codes)
+    loaded = BM25Index.load(folder)
+    assert loaded is not None
+    assert [c.source for c, _ in loaded.search("Pakistan", 5, where={"source": "3.txt"})] == ["3.txt"]
