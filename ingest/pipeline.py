@@ -129,8 +129,9 @@ def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, prog
     plan = _plan(files, records, settings, report)
     gone = _gone(records, plan) if prune else []
     undated = [] if rebuild else days.unmarked(records)   # a store from before date filters
-    if undated and live is not None and base is live:
-        undated = _mark_dated(root, live, embedder, url, undated)
+    lacking = None
+    if undated and live is not None and base is live and not (plan.todo or gone):
+        undated, lacking = _mark_dated(root, live, embedder, url, undated)
     if not (plan.todo or gone or rebuild or work or undated):
         if plan.moves and live is not None:     # bookkeeping only: no new generation for it
             with Store(root, embedder.name, generation=live, create=True, chroma_url=url) as store:
@@ -153,7 +154,7 @@ def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, prog
             store.files.set_paths(plan.moves)
             _index(plan, store, embedder, settings, report, progress, resumed=not made)
             if undated:
-                report.chunks_dated += days.backfill(store, undated)
+                report.chunks_dated += days.backfill(store, undated, lacking)
             for source in gone:
                 report.chunks_removed += store.remove_file(source)
                 report.pruned.append(source)
@@ -174,14 +175,18 @@ def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, prog
 
 
 def _mark_dated(root: Path, live: Path, embedder: Embedder, url: str | None,
-                sources: list[str]) -> list[str]:
-    """Sources whose chunks lack the `day` field (rag/days.py); when none do, their records are
-    marked in place (bookkeeping, as for moves), so no generation is copied for nothing."""
+                sources: list[str]) -> tuple[list[str], tuple | None]:
+    """For a run with nothing else to do: the sources whose chunks lack the `day` field
+    (rag/days.py) and those chunks, which the copy then updates without looking again; when
+    none lack it, the records are marked in place (bookkeeping, as for moves), so no generation
+    is copied for nothing. A run that indexes or prunes files copies anyway, and looks once,
+    after its changes."""
     with Store(root, embedder.name, generation=live, create=True, chroma_url=url) as store:
-        if days.lacking(store, sources)[0]:
-            return sources
+        found = days.lacking(store, sources)
+        if found[0]:
+            return sources, found
         days.mark(store, sources)
-    return []
+    return [], None
 
 
 def _check_intact(root: Path, live: Path, thorough: bool = True) -> None:

@@ -41,10 +41,12 @@ def lacking(store, sources: list[str]) -> tuple[list[str], list[dict]]:
     return ids, updates
 
 
-def backfill(store, sources: list[str]) -> int:
+def backfill(store, sources: list[str], found: tuple[list[str], list[dict]] | None = None) -> int:
     """Give the chunks of `sources` their `day` field and mark their records; returns the
-    number of chunks updated. Call on a writable (building or in-place) generation."""
-    ids, updates = lacking(store, sources)
+    number of chunks updated. Call on a writable (building or in-place) generation. `found`:
+    `lacking`'s answer for these sources when the caller took it on the generation this one
+    copies, with nothing changed since (so the chunks are scanned once, not twice)."""
+    ids, updates = found if found is not None else lacking(store, sources)
     for i in range(0, len(ids), 5000):
         store.chunks.update(ids=ids[i:i + 5000], metadatas=updates[i:i + 5000])
     mark(store, sources)

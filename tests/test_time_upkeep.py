@@ -89,6 +89,36 @@ def test_the_next_ingest_adds_day_without_re_embedding(old_store, embedder):
     assert again.chunks_dated == 0 and not again.changed
 
 
+def test_the_chunks_lacking_day_are_looked_for_once(old_store, embedder, monkeypatch):
+    """The look on the live generation (is a copy needed?) is what the copy updates; it used to
+    look again after copying, reading every unmarked chunk's metadata twice."""
+    from rag import days
+    settings, docs = old_store
+    looks = []
+    real = days.lacking
+    monkeypatch.setattr(days, "lacking", lambda store, s: looks.append(len(s)) or real(store, s))
+    report = ingest_paths([docs], settings, progress=False, embedder=embedder)
+    assert looks == [5] and report.chunks_dated > 0
+    assert dated_chunks(settings, embedder) == report.chunks_dated
+
+
+def test_a_run_that_also_changes_files_dates_every_chunk(old_store, embedder):
+    """With files to index, the look happens once, after the changes (a look before them would
+    name chunks the re-index drops)."""
+    settings, docs = old_store
+    with Store(settings.store, embedder.name) as store:
+        dated = len([m for m in store.chunks.get(include=["metadatas"])["metadatas"]
+                     if m.get("date")])
+    changed = docs / DATED
+    changed.write_text(changed.read_text(encoding="utf-8").replace(
+        "the Taliban pledged to support", "the Taliban promised to support"), encoding="utf-8")
+    report = ingest_paths([docs], settings, progress=False, embedder=embedder)
+    assert report.chunks_dated > 0 and report.chunks_added > 0
+    with Store(settings.store, embedder.name) as store:
+        metas = store.chunks.get(include=["metadatas"])["metadatas"]
+    assert all("day" in m for m in metas if m.get("date")) and len(metas) >= dated
+
+
 def test_records_without_the_mark_but_chunks_with_day_are_marked_in_place(
         fresh_settings, embedder, tmp_path):
     docs = tmp_path / "articles"
