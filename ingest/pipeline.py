@@ -83,6 +83,12 @@ class _Plan:
     todo: list[Path] = field(default_factory=list)        # new or changed: read, chunk, embed
     moves: list[tuple[str, str, int]] = field(default_factory=list)  # (source, path, mtime_ns)
     records: dict = field(default_factory=dict)
+    bytes: int = 0          # of the files in `todo`: sizes the store's write settings
+
+    def expected_chunks(self, settings: Settings) -> int:
+        """About how many chunks `todo` makes: news text runs about 4.5 bytes per token, and
+        each chunk advances by its tokens less the overlap."""
+        return int(self.bytes / (4.5 * max(1, settings.chunk_tokens - settings.chunk_overlap)))
 
 
 def ingest_paths(paths: Sequence[Path] | None, settings: Settings, *, prune: bool = False,
@@ -150,7 +156,8 @@ def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, prog
         work = copy_generation(root, live) if (live and not rebuild) else new_generation(root, parent)
     published = False
     try:
-        with Store(root, embedder.name, create=True, generation=work, chroma_url=url) as store:
+        with Store(root, embedder.name, create=True, generation=work, chroma_url=url,
+                   expect=plan.expected_chunks(settings)) as store:
             store.files.set_paths(plan.moves)
             _index(plan, store, embedder, settings, report, progress, resumed=not made)
             if undated:
@@ -248,6 +255,7 @@ def _plan(files: list[Path], records: dict, settings: Settings, report: IngestRe
             report.skipped.append((str(path), str(e)))
             continue
         plan.todo.append(path)
+        plan.bytes += st.st_size
     return plan
 
 

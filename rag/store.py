@@ -31,6 +31,7 @@ import numpy as np
 
 from .chunktable import ChunkTable
 from .filetable import FileTable
+from . import hnswsync
 from .generations import (Lease, StoreError, check_unmarked, generations,  # noqa: F401
                           holds_index, live_generation, new_generation, publish, touch_version,
                           unfinished_first, version)
@@ -134,8 +135,10 @@ class Store:
     `generation` they write (`create=True` makes its collection)."""
 
     def __init__(self, path: Path, embedder_name: str, *, create: bool = False,
-                 generation: Path | None = None, chroma_url: str | None = None):
+                 generation: Path | None = None, chroma_url: str | None = None,
+                 expect: int = 0):
         self.path = Path(path)
+        self.expect = expect          # records a writer expects to add (sets Chroma's saves)
         self.embedder_name = embedder_name
         self.partial = False          # reading a first ingest that has not finished
         self._lease = None
@@ -182,6 +185,7 @@ class Store:
     def _open(self, create: bool, chroma_url: str | None) -> None:
         self._client = self.files = self.table = None
         self.remote = bool(chroma_url)
+        self._writer = False
         names = _where(self.data, chroma_url, self.path)
         self._legacy_files = names["files"]
         try:
@@ -192,10 +196,14 @@ class Store:
                 self.chunks = self._client.get_or_create_collection(
                     names["chunks"], metadata={"embedder": self.embedder_name},
                     configuration={"hnsw": {"space": "cosine"}}, **kw)
+                if not self.remote:     # a server keeps its index in memory across clients
+                    self._sync_every = hnswsync.set_threshold(
+                        self.chunks, hnswsync.threshold_for(self.expect))
             else:
                 self.chunks = self._client.get_collection(names["chunks"], **kw)
             self.files = self._file_table(writable=create)
             self.table = self._chunk_table(writable=create)
+            self._writer = create and not self.remote
         except (StoreError, ServerError):
             raise
         except Exception as e:  # chromadb and sqlite raise many types for a damaged folder
@@ -237,7 +245,15 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        """Release Chroma's client and the reader's lease (also done when garbage collected)."""
+        """Release Chroma's client and the reader's lease (also done when garbage collected).
+        A local writer first makes Chroma save its HNSW index (rag/hnswsync.py), so the next
+        process to open the store has no log to replay."""
+        if getattr(self, "_writer", False):
+            self._writer = False
+            try:
+                hnswsync.sync(self.chunks, self.data / "chroma", self._sync_every)
+            except Exception:   # not fatal: the records are in Chroma's log, which it replays
+                pass
         fin = getattr(self, "_finalizer", None)
         if fin is not None:
             fin()

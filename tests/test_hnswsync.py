@@ -1,0 +1,88 @@
+"""A writer leaves Chroma's HNSW index saved, so the next process has no log to replay
+(rag/hnswsync.py), with a real local Chroma store."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+
+from rag import hnswsync
+from rag.generations import live_generation
+from rag.store import Store
+from rag.types import Chunk
+from tests.conftest import PROJECT
+
+
+def _log_state(gen) -> tuple[int, int]:
+    """(the last record in Chroma's log, the last record its saved HNSW files hold), read
+    from Chroma's own tables; a reader replays every record between the two."""
+    db = sqlite3.connect(f"{(gen / 'chroma' / 'chroma.sqlite3').as_uri()}?mode=ro", uri=True)
+    try:
+        last = db.execute("SELECT max(seq_id) FROM embeddings_queue").fetchone()[0] or 0
+        saved = db.execute("SELECT m.seq_id FROM segments s JOIN max_seq_id m ON m.segment_id = "
+                           "s.id WHERE s.scope = 'VECTOR'").fetchone()
+        return last, saved[0] if saved else 0
+    finally:
+        db.close()
+
+
+def _chunks(n: int, source: str = "f.txt") -> list[Chunk]:
+    return [Chunk.make(source, "T", 0, f"text {i}", i * 10, i * 10 + 5) for i in range(n)]
+
+
+def _vectors(n: int, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, 16)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+_COUNT_AND_QUERY = """
+import sys, numpy as np
+from rag.store import Store
+s = Store(sys.argv[1], "e")
+hits = s.dense(np.ones(16, dtype=np.float32), k=int(sys.argv[2]))
+print(s.count(), len(hits))
+"""
+
+
+def test_an_ingest_leaves_the_hnsw_index_saved_and_every_chunk_queryable(corpus_settings):
+    """Chroma saves its index only past a threshold of records (1,000 by default): a small
+    ingest used to leave all its records in the log, replayed by every process that opened it."""
+    gen = live_generation(corpus_settings.store)
+    last, saved = _log_state(gen)
+    assert last > 0 and saved == last
+
+
+def test_a_writer_that_expects_many_records_saves_once_more_on_close(tmp_path):
+    store = tmp_path / "s"
+    n = 1500
+    w = Store(store, "e", create=True, expect=4 * 3000)     # threshold 3,000: never crossed
+    w.add(_chunks(n), _vectors(n))
+    gen = w.data
+    last, saved = _log_state(gen)
+    assert saved < last                 # unsaved while the writer is open
+    w.close()
+    last, saved = _log_state(gen)
+    assert saved == last and hnswsync.unsaved(gen / "chroma", w.chunks.id) == 0
+    # A fresh process sees every record, through the saved index.
+    out = subprocess.run([sys.executable, "-c", _COUNT_AND_QUERY, str(store), "50"], cwd=PROJECT,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == [str(n), "50"]
+
+
+def test_sync_pads_only_up_to_the_threshold_and_not_again(tmp_path):
+    w = Store(tmp_path / "s", "e", create=True)       # threshold 1,000
+    w.add(_chunks(300), _vectors(300))
+    chroma = w.data / "chroma"
+    assert hnswsync.unsaved(chroma, w.chunks.id) == 300
+    assert hnswsync.sync(w.chunks, chroma, 1000) == 700
+    assert hnswsync.sync(w.chunks, chroma, 1000) == 0
+    assert w.count() == 300
+    w.close()
+
+
+def test_the_threshold_follows_the_expected_records():
+    assert hnswsync.threshold_for(0) == hnswsync.MIN_SYNC
+    assert hnswsync.threshold_for(40_000) == 10_000
+    assert hnswsync.threshold_for(10**7) == hnswsync.MAX_SYNC
