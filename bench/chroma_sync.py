@@ -9,7 +9,11 @@ ingest does (5,000 records per call, vector plus `source` only), one variant eac
     base           Chroma's defaults (hnsw sync_threshold 1000, batch_size 100)
     docs           also hands Chroma the texts (what ingest did before chunks.sqlite)
     stN            sync_threshold N (e.g. st50000)
-    stN-final      sync_threshold N, lowered to 1000 before the last call
+    stN-final      sync_threshold N, lowered to 1000 before the last call (no effect: Chroma
+                   keeps the threshold a process's HNSW writer was built with)
+    stN-pad        sync_threshold N, then deletes of absent ids until Chroma saves the index,
+                   as a store writer does on close (rag/hnswsync.py)
+    ...-wal        Chroma's sqlite switched to WAL before the first add
 
 then opens each in a fresh process and runs one query: Chroma re-saves its whole HNSW file after
 each call that crosses the sync threshold (bytes written grow with the square of the corpus),
