@@ -31,8 +31,9 @@ def parse_articles(doc: SourceDoc) -> list[ParsedArticle]:
     kinds = clean.classify_all(ls)
     out: list[ParsedArticle] = []
     given = (doc.title, doc.date)
+    titled = _md_title if doc.kind == "md" else (lambda text: text)
     for section, teaser in _sections(ls, kinds):
-        for title, date, head, body in _section_articles(section, teaser, given):
+        for title, date, head, body in _section_articles(section, teaser, given, titled):
             start = head.start if head else body[0].start
             art = Article(doc.source, len(out), title, start, body[-1].end, date)
             out.append(ParsedArticle(art, tuple((b.start, b.end) for b in body)))
@@ -54,7 +55,9 @@ def _sections(ls: list[Line], kinds: list[str]):
         yield cur, False
 
 
-def _section_articles(sec: list[Line], teaser: bool, given: tuple[str | None, str | None]):
+def _section_articles(sec: list[Line], teaser: bool, given: tuple[str | None, str | None],
+                      titled=lambda text: text):
+    """`titled(line)`: the title a line stands for (a Markdown heading's text without its #s)."""
     title, date = given
     head: Line | None = None
     if teaser and len(sec) > 1 and (_same(sec[-1], sec[0]) or is_title(sec[-1].text)):
@@ -62,8 +65,8 @@ def _section_articles(sec: list[Line], teaser: bool, given: tuple[str | None, st
     if title is not None:
         if sec and clean.norm(sec[0].text) == clean.norm(title):
             head, sec = sec[0], sec[1:]
-    elif len(sec) > 1 and is_title(sec[0].text):
-        head, title, sec = sec[0], sec[0].text, sec[1:]
+    elif len(sec) > 1 and is_title(titled(sec[0].text)):
+        head, title, sec = sec[0], titled(sec[0].text), sec[1:]
     sec, header_date = _skip_header(sec, has_title=head is not None)
     date = date or header_date
     body = _dedupe(sec)
@@ -74,9 +77,19 @@ def _section_articles(sec: list[Line], teaser: bool, given: tuple[str | None, st
     for i, (a, b) in enumerate(zip(pieces, pieces[1:] + [len(body)])):
         part = body[a:b]
         if i == 0:
-            yield title or lead_title(part[0].text), date, head, part
+            yield title or lead_title(titled(part[0].text)), date, head, part
         else:
-            yield lead_title(part[0].text), None, None, part
+            yield lead_title(titled(part[0].text)), None, None, part
+
+
+_MD_HEADING = re.compile(r"#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
+
+
+def _md_title(text: str) -> str:
+    """"# Ferry capsizes" -> "Ferry capsizes": a Markdown ATX heading's text, other lines as
+    they are. The line itself stays in the file's text: offsets are untouched."""
+    m = _MD_HEADING.fullmatch(text)
+    return m.group(1) if m and m.group(1) else text
 
 
 def _same(a: Line, b: Line) -> bool:

@@ -362,3 +362,24 @@ def test_discover_walks_folders_sorted_and_reports_skips(tmp_path):
 def test_discover_on_the_default_corpus_finds_the_five_files():
     files, skipped = discover([CORPUS])
     assert [f.name for f in files] == [p.name for p in FILES.values()] and skipped == []
+
+
+def test_a_markdown_articles_title_is_its_heading_text_without_the_hashes(tmp_path, fresh_settings,
+                                                                         embedder):
+    """"# Ferry capsizes ..." is the title "Ferry capsizes ...", in the parse and in the index; the
+    heading line stays in the text, so offsets are those of the file."""
+    from ingest.pipeline import ingest_paths
+    from rag.store import Store
+    path = FIXTURES / "ferry.md"
+    [art] = parse_articles(read_source(path))
+    assert art.article.title == "Ferry capsizes off Rhodes, 20 rescued"
+    assert art.article.date == "2025-01-14"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / path.name).write_bytes(path.read_bytes())
+    ingest_paths([docs], fresh_settings, progress=False, embedder=embedder)
+    text = path.read_text(encoding="utf-8")
+    with Store(fresh_settings.store, embedder.name) as store:
+        chunks = list(store.iter_chunks())
+    assert chunks and {c.title for c in chunks} == {"Ferry capsizes off Rhodes, 20 rescued"}
+    assert all(text[c.start:c.end] == c.text for c in chunks)
