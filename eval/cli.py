@@ -33,7 +33,9 @@ EXAMPLES = """examples:
 
 exit codes: 0 done (gate passed), 1 the gate failed or the run could not be done, 2 usage error.
 Reports go to --out (default: runs/eval-<time> in the current folder): report.html (one file,
-every question, failures open to their passages), report.md, summary.json, questions.jsonl."""
+every question, failures open to their passages), report.md, summary.json, questions.jsonl.
+--compare writes its own (default: runs/compare-<time>): report.html, report.md (config changes,
+flips, paired differences) and comparison.json."""
 
 
 def _add_once(p: argparse.ArgumentParser, flag: str, **kw) -> None:
@@ -61,7 +63,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "the corpus alone (implied by --gate and --write-baseline)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"),
-                      help="compare two run folders (or baseline files) question by question")
+                      help="compare two run folders (or baseline files) question by question; "
+                           "reports go to --out (default: runs/compare-<time>)")
     mode.add_argument("--gate", type=Path, metavar="BASELINE",
                       help="run, then fail (exit 1) on a regression against this baseline")
     mode.add_argument("--write-baseline", type=Path, nargs="?", const=DEFAULT_BASELINE,
@@ -144,9 +147,15 @@ def _stamp(kind: str) -> Path:
 
 def _compare(args) -> int:
     from eval.compare import compare, format_comparison, load_run
-    cmp = compare(load_run(args.compare[0]), load_run(args.compare[1]),
-                  resamples=args.resamples, seed=args.seed)
-    print(json.dumps(cmp, indent=1) if args.json else format_comparison(cmp))
+    from eval.report import write_comparison
+    a, b = args.compare
+    cmp = compare(load_run(a), load_run(b), resamples=args.resamples, seed=args.seed)
+    out = write_comparison(cmp, args.out or _stamp("compare"), str(a), str(b))
+    reports = [str(out / "report.html"), str(out / "report.md")]
+    if args.json:
+        print(json.dumps({**cmp, "reports": reports}, indent=1))
+    else:
+        print(format_comparison(cmp) + f"\nreport: {reports[0]}\n        {reports[1]}")
     return 0
 
 

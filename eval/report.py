@@ -151,11 +151,14 @@ def blocks(summary: dict, records: Sequence[dict], plots, judge: dict | None,
     return b
 
 
-def comparison_blocks(cmp: dict, other: str) -> list[tuple]:
-    """Flips and paired differences (this run = B against `other` = A)."""
-    ids = lambda xs: [_link(i, f"#q-{i}") for i in xs] or ["-"]  # noqa: E731
+def comparison_blocks(cmp: dict, other: str, this: str = "this run",
+                      links: bool = True) -> list[tuple]:
+    """Flips and paired differences (`this` = B against `other` = A). `links`: question ids
+    link to their rows, which a run's report has and a comparison's alone has not."""
+    ids = lambda xs: ([_link(i, f"#q-{i}") if links else i for i in xs]  # noqa: E731
+                      or ["-"])
     b: list[tuple] = [("h2", f"Compared with {other}"),
-                      ("p", f"{cmp['n_paired']} questions paired by id; A = {other}, B = this run. "
+                      ("p", f"{cmp['n_paired']} questions paired by id; A = {other}, B = {this}. "
                        f"Exact McNemar p = {cmp['mcnemar_p']:.4g} on the flips; the intervals are "
                        "95% paired-bootstrap CIs of B - A.")]
     if cmp["config_changes"]:
@@ -244,6 +247,19 @@ def to_html(bs: list[tuple], out_dir: Path) -> str:
 
 
 # --------------------------------------------------------------------------- files
+def write_comparison(cmp: dict, out, a: str, b: str) -> Path:
+    """`rag eval --compare A B`'s reports in `out` (created): comparison.json (eval.compare's
+    result), report.md and report.html (config changes, flips, paired differences)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "comparison.json").write_text(json.dumps({"a": a, "b": b, **cmp}, indent=1,
+                                                    ensure_ascii=False) + "\n", encoding="utf-8")
+    bs = [("h1", "RAG evaluation: comparison"), *comparison_blocks(cmp, a, b, links=False)]
+    (out / "report.md").write_text(to_markdown(bs), encoding="utf-8")
+    (out / "report.html").write_text(to_html(bs, out), encoding="utf-8")
+    return out
+
+
 def write_run(run, out, judge: dict | None = None, comparison: dict | None = None,
               compared_with: str | None = None) -> Path:
     """Write every output of a run into `out` (created); returns the directory. With a

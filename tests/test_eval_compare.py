@@ -166,3 +166,34 @@ def test_gate_against_a_written_baseline(tmp_path):
 def test_load_run_rejects_a_missing_path(tmp_path):
     with pytest.raises(FileNotFoundError):
         C.load_run(tmp_path / "nope")
+
+
+def test_rag_eval_compare_writes_a_report_like_a_run_does(tmp_path, monkeypatch, capsys):
+    """`rag eval --compare A B` used to print only: its flips and intervals now go into
+    report.md / report.html / comparison.json too, into --out or runs/compare-<time>."""
+    from eval import cli
+
+    def baseline(path, right):
+        qs = [{"id": f"q{i:03d}", "correct": ok, "label": "ok" if ok else "reader_miss",
+               "scores": {"containment": float(ok), "hit": 1.0}} for i, ok in enumerate(right)]
+        path.write_text(json.dumps({"config": {"k": 5, "retriever": "hybrid"},
+                                    "metrics": {}, "questions": qs}), encoding="utf-8")
+        return path
+
+    a = baseline(tmp_path / "a.json", [True, True, False, True])
+    b = baseline(tmp_path / "b.json", [True, False, True, True])
+    assert cli.main(["--compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
+    printed = capsys.readouterr().out
+    md = (tmp_path / "cmp" / "report.md").read_text(encoding="utf-8")
+    assert "right -> wrong | 1 | q001" in md and "wrong -> right | 1 | q002" in md
+    assert "containment" in md and f"A = {a}, B = {b}" in md
+    page = (tmp_path / "cmp" / "report.html").read_text(encoding="utf-8")
+    assert "q001" in page and "<script src" not in page
+    saved = json.loads((tmp_path / "cmp" / "comparison.json").read_text(encoding="utf-8"))
+    assert saved["right_to_wrong"] == ["q001"] and saved["a"] == str(a)
+    assert str(tmp_path / "cmp" / "report.html") in printed
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["--compare", str(a), str(b), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_paired"] == 4 and out["reports"][0].startswith("runs/compare-")
+    assert (tmp_path / out["reports"][1]).is_file()
