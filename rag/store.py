@@ -367,8 +367,9 @@ class Store:
     def count(self) -> int:
         return self.chunks.count()
 
-    def stats(self) -> dict:
-        recs = self.files.all().values()
+    def stats(self, records: dict | None = None) -> dict:
+        """`records`: the file table's rows when the caller has read them already."""
+        recs = (self.files.all() if records is None else records).values()
         return {"documents": len(recs), "articles": sum(int(m.get("articles", 0)) for m in recs),
                 "chunks": self.count(), "embedder": self.embedder_name, "store": str(self.path)}
 

@@ -205,3 +205,18 @@ def test_login_when_rag_ui_auth_is_set(app, monkeypatch, embedder):
         assert ok.predict(question=ATMAR, api_name="/ask")["citations"]
     finally:
         demo.close()
+
+
+def test_a_page_load_upload_or_remove_reads_the_file_list_once(app, monkeypatch):
+    """The index panel, the file list and the filter's file choices come from one read of the
+    file table (the filter's list used to be read again, and the figures a third time)."""
+    from rag.filetable import FileTable
+    from ui.app import _index_view
+    _, service, docs = app
+    reads = []
+    real = FileTable.all
+    monkeypatch.setattr(FileTable, "all", lambda self: reads.append(1) or real(self))
+    md, listed, _, names = _index_view(service)
+    assert len(reads) == 1
+    assert names == [v for _, v in listed.choices] and f"{len(names)} files" in md
+    assert {p.name for p in docs.iterdir()} <= set(names) and names == service.sources()

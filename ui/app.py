@@ -29,8 +29,22 @@ element.addEventListener('toggle', (e) => {
   }
 }, true);
 """
-PAGE_JS = """
+PAGE_JS = r"""
 () => {
+  // The copy buttons copy a message's markup; the clipboard gets what a reader sees instead:
+  // the text with its [n] markers and notices, and the cited sources listed under it.
+  const plain = (text) => {
+    if (typeof text !== 'string' || !text.includes('class="rag-')) return text;
+    const doc = new DOMParser().parseFromString(text, 'text/html');  // inert: nothing runs
+    doc.querySelectorAll('.rag-meta').forEach((e) => e.remove());
+    doc.querySelectorAll('.rag-copy').forEach((e) => e.replaceWith('\n\n' + e.dataset.copy));
+    return doc.body.textContent.replace(/\\([\\`*_\[\]{}#|~])/g, '$1')
+      .replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+  };
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    const write = navigator.clipboard.writeText.bind(navigator.clipboard);
+    navigator.clipboard.writeText = (text) => write(plain(text));
+  }
   document.addEventListener('click', (e) => {
     const a = e.target.closest && e.target.closest('a.rag-cite');
     if (!a) return;
@@ -62,6 +76,7 @@ def build_app(service: Service) -> gr.Blocks:
     with gr.Blocks(title="rag-news: ask the articles", analytics_enabled=False,
                    fill_height=True) as demo:
         state = gr.State(new_session())
+        known = gr.State([])    # the indexed file names, read once per load, upload or remove
         with gr.Sidebar(label="Settings and documents", open=False, position="left"):
             gr.Markdown("### Settings")
             answerer = gr.Radio(service.answerers(), value=service.default_answerer,
@@ -126,20 +141,20 @@ def build_app(service: Service) -> gr.Blocks:
                     summary.as_dict())
 
         upload_json = gr.JSON(visible=False)
-        def refresh_files(picked):
-            return filters.source_choices(service.sources(), picked)
-
-        files.upload(on_upload, [files],
-                     [upload_md, index_md, indexed, chatbot, files, upload_json],
+        # The filter's file list comes from the names the index view just read (a State is
+        # not part of the API: /upload and /remove return what they returned before).
+        view = [index_md, indexed, chatbot, known]
+        files.upload(on_upload, [files], [upload_md, *view, files, upload_json],
                      api_name="upload", concurrency_id="ingest", concurrency_limit=1) \
-            .then(refresh_files, [flt.source], [flt.source], api_visibility="private")
-        remove.click(lambda name: _remove(service, name), [indexed],
-                     [upload_md, index_md, indexed, chatbot], api_name="remove",
-                     concurrency_id="ingest", concurrency_limit=1) \
-            .then(refresh_files, [flt.source], [flt.source], api_visibility="private")
-        demo.load(lambda: _index_view(service), None, [index_md, indexed, chatbot],
+            .then(filters.source_choices, [known, flt.source], [flt.source],
+                  api_visibility="private")
+        remove.click(lambda name: _remove(service, name), [indexed], [upload_md, *view],
+                     api_name="remove", concurrency_id="ingest", concurrency_limit=1) \
+            .then(filters.source_choices, [known, flt.source], [flt.source],
+                  api_visibility="private")
+        demo.load(lambda: _index_view(service), None, view, api_visibility="private") \
+            .then(filters.source_choices, [known, flt.source], [flt.source],
                   api_visibility="private") \
-            .then(refresh_files, [flt.source], [flt.source], api_visibility="private") \
             .then(filters.describe, flt.inputs, flt.status, api_visibility="private")
 
         def ask(question: str, history: list[dict] | None = None, k: int | None = None,
@@ -217,16 +232,16 @@ def _like(service: Service, sess: dict, data: gr.LikeData) -> None:
 
 
 def _index_view(service: Service):
-    """The index state, the file list and the empty screen's example questions."""
+    """The index state, the file list, the empty screen's example questions, and the file
+    names (for the filter's list): one read of the file table."""
     try:
-        stats = service.stats()
+        stats, names = service.index_state()
         md = render.index_markdown(stats)
     except (StoreError, ValueError) as e:
         return (render.index_markdown(None, str(e)), gr.Dropdown(choices=[], value=None),
-                gr.Chatbot(examples=None))
-    names = service.sources()
+                gr.Chatbot(examples=None), [])
     examples = [{"text": q} for q in service.examples()] or None
-    return (md, gr.Dropdown(choices=names, value=None), gr.Chatbot(examples=examples))
+    return (md, gr.Dropdown(choices=names, value=None), gr.Chatbot(examples=examples), names)
 
 
 def _remove(service: Service, name: str | None):

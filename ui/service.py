@@ -105,6 +105,14 @@ class Service:
         e.refresh()
         return e.stats()
 
+    def index_state(self) -> tuple[dict, list[str]]:
+        """The index's figures and its file names, from one read of the file table (the page
+        shows both on every load, upload and remove)."""
+        e = self.engine()
+        store = e.snapshot().store
+        records = store.files.all()
+        return store.stats(records), sorted(records)
+
     def sources(self) -> list[str]:
         try:
             e = self.engine()
