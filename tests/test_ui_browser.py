@@ -247,3 +247,27 @@ def test_filters_in_the_side_panel_limit_the_sources_and_say_so(page, tmp_path):
     expect(page.locator("#upload-summary")).to_contain_text("1 added", timeout=30_000)
     page.locator("#set-source input").click()
     expect(page.get_by_role("option", name="harbour_news.txt")).to_be_visible(timeout=15_000)
+
+
+def test_the_copy_button_copies_the_answer_as_a_reader_sees_it_with_its_sources(page, app):
+    """Gradio's copy button copies a message's raw value: our markup (links, spans, Markdown
+    escapes). The clipboard gets the text a reader sees, its [n] markers, and the sources."""
+    import re
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    bot = ask(page, ATMAR)
+    shown = bot.inner_text()
+    bot.hover()
+    chat = page.locator("#chat")
+    chat.get_by_role("button", name="Copy message", exact=True).last.click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied and not re.search(r"[<>\\]|rag-|&[a-z#0-9]+;", copied), copied
+    assert re.search(r"times \[\d\]", copied) and "answered by" not in copied
+    body, _, sources = copied.partition("\n\nSources:\n")
+    assert body.split()[:4] == shown.split()[:4]
+    ns = re.findall(r"\[(\d+)\]", body)
+    assert ns and all(re.search(rf"^\[{n}\] .+ \(\S+\.txt(, \d+ \w+ \d{{4}})?\)$", sources, re.M)
+                      for n in ns), sources
+    # ...and "Copy conversation" likewise: the question, then the answer as read.
+    chat.get_by_role("button", name="Copy conversation", exact=True).click()
+    whole = page.evaluate("navigator.clipboard.readText()")
+    assert ATMAR in whole and body in whole and not re.search(r"[<>\\]|rag-", whole), whole

@@ -73,7 +73,22 @@ def answer_markdown(answer) -> str:
     took = f" · {ms:,.0f} ms" if ms is not None else ""
     meta = (f'\n\n<span class="rag-meta">answered by <strong>{esc(answer.answerer)}</strong>'
             f'{took}</span>')
-    return body + notes + meta
+    return body + notes + meta + copy_sources(answer)
+
+
+def copy_sources(answer) -> str:
+    """The cited sources as plain lines, in an empty element's attribute: nothing shows, and
+    the copy button (ui.app's PAGE_JS) puts them under the copied answer."""
+    lines = []
+    for p in answer.citations:
+        c = p.chunk
+        from rag.news import show_date
+        when = f", {show_date(c.date)}" if getattr(c, "date", None) else ""
+        lines.append(f"[{p.n}] {c.title or c.source} ({c.source}{when})")
+    if not lines:
+        return ""
+    text = "Sources:\n" + "\n".join(lines)
+    return f'<span class="rag-copy" data-copy="{esc_html(text).replace(chr(10), "&#10;")}"></span>'
 
 
 def _mark(text: str, start: int, span: tuple[int, int] | None, anchor: str = "") -> str:
