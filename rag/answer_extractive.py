@@ -27,6 +27,7 @@ import numpy as np
 
 from . import text as T
 from .answer import ABSTAIN_TEXT
+from .carry import carried, preceding_text
 from .citations import verify
 from .confidence import THRESHOLD, Decision, decide
 from .direct import KINDS as DIRECT_KINDS, short_answer
@@ -166,7 +167,7 @@ def _uniform(term: str) -> float:
 
 def features(query: str, passages: Sequence[Passage], embedder,
              idf: Callable[[str], float]) -> tuple[Query | None, list[Feature]]:
-    q_terms = set(T.terms(query))
+    q_terms = set(T.terms(T.rephrase(query)))
     if not q_terms:
         return None, []
     weights = {t: idf(t) for t in q_terms}
@@ -187,17 +188,21 @@ def features(query: str, passages: Sequence[Passage], embedder,
     for rank, p in enumerate(passages):
         title_terms = set(T.terms(p.chunk.title))
         prev: set[str] = set()
-        for s, e in T.sentence_spans(p.chunk.text):
+        sents = T.sentence_spans(p.chunk.text)
+        # "He was held until 2018" after the sentence naming him is about him (rag.carry).
+        who = carried(p.chunk.text, sents, preceding_text(p, passages))
+        for (s, e), name in zip(sents, who):
             sent = p.chunk.text[s:e]
             own = set(T.terms(sent))
             if len(own) >= 3 and not T.is_heading(sent):
+                own |= set(T.terms(name)) | T.phrased(sent)
                 found = T.matched(q_terms, own)
                 cov = T.name_credit(found, names, weights) / total
                 around = found | T.matched(q_terms, title_terms | prev)
                 ctx = max(0.0, T.name_credit(around, names, weights) / total - cov)
                 spans = T.answer_spans(sent, kind, query)
                 typ = 1.0 if spans else 0.0
-                near, span = _near(sent, spans, q_terms, weights)
+                near, span = _near(sent, spans, q_terms, weights, set(T.terms(name)))
                 near = near / total if kind else cov
                 counted = (_counted(sent, spans, counted_terms | pred_terms)
                            if counted_terms else typ)
@@ -222,14 +227,15 @@ def features(query: str, passages: Sequence[Passage], embedder,
 NEAR_CHARS = 60     # about ten words either side of the typed answer
 
 
-def _near(sent: str, spans, q_terms: set[str],
-          weights: dict[str, float]) -> tuple[float, tuple[int, int] | None]:
+def _near(sent: str, spans, q_terms: set[str], weights: dict[str, float],
+          subject: set[str] = frozenset()) -> tuple[float, tuple[int, int] | None]:
     """The most question weight found around any one typed answer in the sentence, and that
     answer's span: "96" in "the 2008 assault on the Serena Hotel ..., and the 2017 truck bombing
     that killed 96 people" is near the truck bombing, not the Serena Hotel."""
     best, where = 0.0, None
     for s, e in spans:
-        window = set(T.terms(sent[max(0, s - NEAR_CHARS):e + NEAR_CHARS]))
+        text = sent[max(0, s - NEAR_CHARS):e + NEAR_CHARS]
+        window = set(T.terms(text)) | T.phrased(text) | subject
         w = sum(weights[t] for t in T.matched(q_terms, window))
         if where is None or w > best:
             best, where = w, (s, e)

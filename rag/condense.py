@@ -19,7 +19,7 @@ import re
 from typing import Sequence
 
 from . import tokens
-from .referents import ORG, OTHER, PERSON, PLACE, entities_of, rank, same, short_form
+from .referents import FIT_WEIGHT, ORG, OTHER, PERSON, PLACE, entities_of, rank, same, short_form
 from .text import names, stopwords, terms
 
 HISTORY_TOKENS = 1200        # what the condense prompt may spend on earlier turns
@@ -45,6 +45,7 @@ _KINDS = {"he": PERSON, "him": PERSON, "his": PERSON, "she": PERSON, "her": PERS
 _OBJECT = {"him", "her"}      # beside a subject pronoun, another person ("did he show him")
 _SUBJECT = {"he", "she"}
 FIT_CANDIDATES = 3            # entities the articles are consulted about, per pronoun kind
+FIT_FLOOR = 0.5               # a best fit below this (a quarter of the words) is not evidence
 
 
 def condense(question: str, history: Sequence[dict], *, llm=None, fit=None) -> str:
@@ -112,8 +113,9 @@ def _resolve(question, history, found, own, fit) -> dict[int, str]:
         if kind == ORG:    # "it" / "they" may also be a thing ("the Kurram Agreement")
             cands = [e for e in ranked if e in cands or e.kind == OTHER]
         if fit is not None and len(cands) > 1:
-            for e in cands[:FIT_CANDIDATES]:
-                e.score += fit(e.name, question)
+            for e, f in zip(cands, _relative([fit(e.name, question)
+                                              for e in cands[:FIT_CANDIDATES]])):
+                e.score += f
             cands = sorted(cands[:FIT_CANDIDATES], key=lambda e: -e.score) + cands[FIT_CANDIDATES:]
         by_kind[kind] = [e.name for e in cands]
     two_people = bool(words & _SUBJECT) and bool(words & _OBJECT)
@@ -124,6 +126,18 @@ def _resolve(question, history, found, own, fit) -> dict[int, str]:
         if cands:
             picks[m.start()] = cands[i]
     return picks
+
+
+def _relative(fits: list[float]) -> list[float]:
+    """What the articles say, relative to the best-fitting candidate: the one they tie to the
+    question's words gets the full FIT_WEIGHT, the others their share of it. Absolute fits are
+    small when the question's words are few and common ("What post does he hold at the UN?":
+    only "UN" names Bennett), yet one candidate fitting where the other does not is strong
+    evidence. Below FIT_FLOOR the best fit is noise and is left as it is."""
+    top = max(fits, default=0.0)
+    if top < FIT_FLOOR:
+        return fits
+    return [FIT_WEIGHT * f / top for f in fits]
 
 
 def _key(m: re.Match) -> str:

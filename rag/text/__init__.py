@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .data import punkt
 from .kinds import YEAR, answer_spans, counted_words, expected_type
-from .related import matched, related
+from .related import matched, phrased, related, rephrase
 from .names import DAYS, HONORIFICS, MONTHS, NOT_NAMES, full_names, name_credit, name_groups, names
 from .sentences import (ANSWER_HEADING_WORDS, first_sentence, is_heading, prose_sentences,
                         sentence_spans)
@@ -19,4 +19,4 @@ from .words import (NUMBER_PATTERN, SEGMENT_STOP, content_terms, content_words, 
 __all__ = ["punkt", "YEAR", "answer_spans", "counted_words", "expected_type", "DAYS", "HONORIFICS", "MONTHS", "NOT_NAMES", "full_names",
            "name_credit", "name_groups", "names", "ANSWER_HEADING_WORDS", "first_sentence",
            "is_heading", "prose_sentences", "sentence_spans", "NUMBER_PATTERN", "SEGMENT_STOP",
-           "content_terms", "content_words", "numbers", "stem", "stopwords", "terms", "words", "matched", "related"]
+           "content_terms", "content_words", "numbers", "stem", "stopwords", "terms", "words", "matched", "phrased", "related", "rephrase"]
