@@ -37,9 +37,8 @@ _STATE = "state.json"
 _IDS, _CODES = "ids.npy", "codes.npz"
 # 1: llama-index's BM25Retriever folder; 2: chunks.jsonl beside the model. Both rebuilt on open.
 FORMAT = 3
-# The fields `where` filters use (rag.news.filters: --source, --since/--until on the day number,
-# and a date filter given to the retriever seam); indexes of format 3 written before this also
-# kept title/article/start/end codes, which loading drops.
+# The fields `where` filters use, as Chroma keeps them (rag.where.metadata); indexes of format 3
+# written before this also kept title/article/start/end codes, which loading drops.
 FIELDS = ("source", "date", "day")
 
 

@@ -37,6 +37,7 @@ from .generations import (Lease, StoreError, check_unmarked, generations,  # noq
                           unfinished_first, version)
 from .remote import ServerError
 from .types import Chunk
+from .where import metadata
 
 CHUNKS, FILES, FILE_TABLE = "chunks", "files", "files.sqlite"   # FILES: before files.sqlite
 CHUNK_TABLE = "chunks.sqlite"
@@ -100,17 +101,6 @@ def writer_lock(root: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-def _meta(c: Chunk) -> dict:
-    """What Chroma keeps besides the vector: only the fields filters use (rag/news.py builds
-    them on source and day). Every key costs a row and an index entry per chunk."""
-    m = {"source": c.source}
-    if c.date:
-        m["date"] = c.date
-        if (day := day_number(c.date)) is not None:
-            m["day"] = day      # Chroma compares numbers only: date filters use this
-    return m
 
 
 def day_number(iso: str | None) -> int | None:
@@ -271,7 +261,7 @@ class Store:
         for i in range(0, len(chunks), _BATCH):
             part = chunks[i:i + _BATCH]
             self.chunks.upsert(ids=[c.id for c in part], embeddings=vectors[i:i + _BATCH],
-                               metadatas=[_meta(c) for c in part])
+                               metadatas=[metadata(c) for c in part])
         self.table.put_many(chunks, terms)
 
     def delete(self, ids: Iterable[str]) -> None:

@@ -16,14 +16,15 @@ _CMP = {"$eq": operator.eq, "$ne": operator.ne, "$gt": operator.gt, "$gte": oper
 
 
 def metadata(chunk) -> dict[str, Any]:
-    """A chunk's filterable fields, named and typed as the store records them."""
-    m = {"source": chunk.source, "title": chunk.title, "article": chunk.article,
-         "start": chunk.start, "end": chunk.end}
+    """A chunk's filterable fields: what Chroma keeps besides the vector (rag.store writes this)
+    and BM25 codes (rag.bm25.FIELDS), only what filters use (rag.news.filters builds them on
+    source and day). Every key costs a row and an index entry per chunk in Chroma."""
+    m = {"source": chunk.source}
     if chunk.date:
         m["date"] = chunk.date
         from .store import day_number
         if (day := day_number(chunk.date)) is not None:
-            m["day"] = day
+            m["day"] = day      # Chroma compares numbers only: date filters use this
     return m
 
 

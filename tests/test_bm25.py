@@ -161,3 +161,19 @@ def test_an_index_saved_with_the_old_fields_still_loads_and_filters(tmp_path):
     loaded = BM25Index.load(folder)
     assert loaded is not None
     assert [c.source for c, _ in loaded.search("Pakistan", 5, where={"source": "3.txt"})] == ["3.txt"]
+
+
+def test_bm25_codes_the_fields_chroma_keeps(tmp_path):
+    """One definition of a chunk's filter fields (rag.where.metadata): Chroma's metadata and the
+    BM25 codes hold the same keys, so a filter means the same in the dense and the lexical list."""
+    import numpy as np
+
+    from rag.bm25 import FIELDS
+    from rag.store import Store
+    chunks = [Chunk.make(f"{i}.txt", f"Story {i}", 0, t, 0, len(t), "2021-08-1" + str(i % 3))
+              for i, t in enumerate(TEXTS)]
+    with Store(tmp_path / "store", "test-embedder", create=True) as store:
+        store.add(chunks, np.eye(len(chunks), 8, dtype=np.float32))
+        metas = store.chunks.get(include=["metadatas"])["metadatas"]
+        index = ensure_bm25(store)
+    assert {k for m in metas for k in m} == set(FIELDS) == set(index._values)
