@@ -29,6 +29,7 @@ from . import text as T
 from .answer import ABSTAIN_TEXT
 from .carry import carried, preceding_text
 from .citations import verify
+from .condense import split_context
 from .confidence import THRESHOLD, Decision, decide
 from .direct import KINDS as DIRECT_KINDS, short_answer
 from .types import Answer, Passage, Sentence
@@ -170,7 +171,12 @@ def features(query: str, passages: Sequence[Passage], embedder,
     q_terms = set(T.terms(T.rephrase(query)))
     if not q_terms:
         return None, []
-    weights = {t: idf(t) for t in q_terms}
+    # A follow-up's rewrite may end in the last question's words, "(Afghans rescued boat
+    # capsized Rhodes)" (rag.condense): they say which story, not what is asked, so they count
+    # at half weight, as the title and the previous sentence do.
+    asked, carried_words = split_context(query)
+    soft = set(T.terms(carried_words)) - set(T.terms(asked))
+    weights = {t: idf(t) * (0.5 if t in soft else 1.0) for t in q_terms}
     total = sum(weights.values()) or 1.0
     names = T.name_groups(query)
     name_terms = {t for n in T.names(query) for t in T.terms(n)}
@@ -180,7 +186,7 @@ def features(query: str, passages: Sequence[Passage], embedder,
     # A term no chunk contains gets the largest IDF there is, the IDF of a term that cannot
     # occur (""); uniform weights (no index) know of no unknown terms.
     unseen = idf("")
-    unknown = (sum(weights[t] for t in q_terms if weights[t] >= unseen) / total
+    unknown = (sum(weights[t] for t in q_terms if idf(t) >= unseen) / total
                if idf is not _uniform else 0.0)
     q = Query(kind, unknown, len(q_terms))
     counted_terms = set(T.terms(" ".join(T.counted_words(query)))) if kind == "number" else set()

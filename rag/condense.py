@@ -171,6 +171,17 @@ def _with_context(question: str, history: Sequence[dict]) -> str:
     return f"{question.rstrip()} ({' '.join(dict.fromkeys(ctx))})"
 
 
+_CONTEXT = re.compile(r"\s\(([^()]+)\)\s*$")
+
+
+def split_context(question: str) -> tuple[str, str]:
+    """("over how long?", "interviews New York Times ...") from a rewrite `_with_context` made:
+    the question as asked and the words carried from the last one ("" when there are none).
+    The answerer weighs the carried words less: they say which story, not what is asked."""
+    m = _CONTEXT.search(question)
+    return (question[:m.start()], m.group(1)) if m else (question, "")
+
+
 _WH_WORDS = frozenset("who whom whose what which when where why how many much did does do is are "
                       "was were per".split())
 

@@ -107,6 +107,20 @@ def test_a_question_about_the_last_event_carries_its_words():
     assert condense("what date was that?", history).startswith("what date was that? (Muttaqi")
 
 
+def test_the_carried_words_count_less_than_the_question_s_own(engine):
+    """"how old were the suspected traffickers?" after a question about the Rhodes capsizing is
+    searched with the last question's words appended; the answerer weighs those at half, so
+    the sentence with the ages is not outscored by one about the capsizing (it was declined)."""
+    from rag.condense import split_context
+    history = turns("How many Afghans were rescued after the boat capsized off Rhodes?",
+                    "18 migrants, all Afghan nationals.")
+    answer = engine.ask("how old were the suspected traffickers?", history=history)
+    assert split_context(answer.rewritten) == ("how old were the suspected traffickers?",
+                                               "Afghans rescued boat capsized Rhodes")
+    assert not answer.abstained and "ages 23 and 19" in answer.text
+    assert split_context("What did the TTP say?") == ("What did the TTP say?", "")
+
+
 def test_entities_are_typed_and_stripped_of_titles():
     assert entities_of(YAQOOB[1]["content"])[0] == ("Yaqoob Mujahid", PERSON)
     found = dict(entities_of("Spain’s Foreign Minister José Manuel Albares met the UN envoy in "
