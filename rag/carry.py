@@ -19,14 +19,18 @@ import functools
 import re
 from typing import Sequence
 
-from .referents import ORG, PERSON, entities_of
+from .referents import ORG, OTHER, PERSON, entities_of
 from .types import Passage
 
 # A pronoun as the sentence's subject: first, after a connective, or after a short opening
 # phrase ending in a comma ("This time, he ...", "In 2016, she ...").
 _SUBJECT = re.compile(r"^\W*(?:(?:but|and|so|yet|then|later|now|still|instead|however|meanwhile|"
-                      r"there)\s*,?\s+|[^,.;:“”\"]{1,40},\s+)?(he|she|his|her|they|their)\b", re.I)
-_KIND = {"he": PERSON, "she": PERSON, "his": PERSON, "her": PERSON, "they": ORG, "their": ORG}
+                      r"there)\s*,?\s+|[^,.;:“”\"]{1,40},\s+)?(he|she|his|her|they|their|it|its|"
+                      r"this|these|that|those)\b", re.I)
+_THING = (ORG, OTHER)
+_KIND = {"he": (PERSON,), "she": (PERSON,), "his": (PERSON,), "her": (PERSON,), "they": _THING,
+         "their": _THING, "it": _THING, "its": _THING, "this": _THING, "these": _THING,
+         "that": _THING, "those": _THING}
 LOOK_BACK = 2        # sentences searched for the name; beyond that the referent is a guess
 
 
@@ -58,7 +62,7 @@ def carried(text: str, spans: Sequence[tuple[int, int]], before: str = "") -> li
     return out
 
 
-def _carried_by(sent: str, its_own: str, kind: str) -> str:
+def _carried_by(sent: str, its_own: str, kind: tuple[str, ...]) -> str:
     """The name `sent` gives to a following pronoun of `kind`: the one it carries itself when
     its own subject is such a pronoun, else the first of that kind it names."""
     pron = subject_pronoun(sent)
@@ -68,10 +72,10 @@ def _carried_by(sent: str, its_own: str, kind: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _named(sent: str, kind: str) -> str:
+def _named(sent: str, kind: tuple[str, ...]) -> str:
     # Cached: the same passages come back for question after question, and typing a name
     # (rag.referents.kind_of) compiles a pattern per name.
-    return next((n for n, k in entities_of(sent) if k == kind), "")
+    return next((n for n, k in entities_of(sent) if k in kind), "")
 
 
 def _last_sentence(text: str) -> str:

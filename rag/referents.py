@@ -77,7 +77,9 @@ def split_name(raw: str) -> tuple[str, bool]:
     low = [w.lower().strip(".") for w in words]
     cut = max((i + 1 for i, w in enumerate(low) if w in _TITLES), default=0)
     marked = cut > 0 or any(w in _PERSON_WORDS for w in low)
-    if cut >= len(words):          # nothing but titles ("Mr", "Lt")
+    if cut >= len(words):          # nothing but titles ("Mr", "Lt")...
+        if any(w in _ORG_WORDS and w not in _TITLES for w in low):
+            return raw, False      # ...or an organisation ("Taliban Ministry of ... Defense")
         return "", marked
     rest = words[cut:]
     if len(rest) > 2 and rest[0] in ("of", "for"):   # "Secretary of State Hillary Clinton"

@@ -49,6 +49,18 @@ def test_the_pronoun_kind_picks_the_kind_of_name():
     assert [n for _, n in _carried(text)] == ["", "Haqqani Network", "", ""]
 
 
+def test_it_and_these_carry_the_thing_or_organisation_named_before():
+    kurram = ("The Kurram Agreement, which aimed to end sectarian conflict, secured strategic "
+              "locations for the Haqqani Network. These achievements were the direct result of "
+              "Khalil Haqqani’s mediation and influence.")
+    assert _carried(kurram)[1] == ("These achievements w", "Kurram Agreement")
+    barmal = ("The Taliban Ministry of National Defense condemned the late-evening attack in "
+              "Barmal, a district in the Afghan border province of Paktika. It asserted via the X "
+              "social media platform that Pakistani refugee families residing in the area were "
+              "the victims.")
+    assert _carried(barmal)[1][1] == "Taliban Ministry of National Defense"
+
+
 def _passage(n: int, text: str, start: int) -> Passage:
     return Passage(n, Chunk.make("a.txt", "Baradar", 0, text, start, start + len(text)), 1.0)
 
