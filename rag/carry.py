@@ -75,7 +75,13 @@ def _carried_by(sent: str, its_own: str, kind: tuple[str, ...]) -> str:
 def _named(sent: str, kind: tuple[str, ...]) -> str:
     # Cached: the same passages come back for question after question, and typing a name
     # (rag.referents.kind_of) compiles a pattern per name.
-    return next((n for n, k in entities_of(sent) if k in kind), "")
+    return next((n for n, k in entities_of(sent) if k in kind and not _opener(n, sent)), "")
+
+
+def _opener(name: str, sent: str) -> bool:
+    """A capitalised word only because it opens the sentence ("Securing supply routes ...")."""
+    return " " not in name and sent.lstrip("“\"‘ ").startswith(name) and \
+        name.lower().endswith(("ing", "ed", "ly", "tion", "ment", "ness"))
 
 
 def _last_sentence(text: str) -> str:

@@ -58,6 +58,7 @@ next""".split())
 
 PERSON, PLACE, ORG, OTHER = "person", "place", "org", "other"
 ANSWER_BONUS = 1.6   # the answer to who / where / which: above the last question's own subject
+OBJECT_SHARE = 0.25  # a name in a sentence whose subject is someone else's "he" (an object)
 FIT_WEIGHT = 2.0     # what the articles' say counts for, beside salience (about 1 per cue)
 
 
@@ -102,6 +103,8 @@ def kind_of(name: str, marked: bool, text: str) -> str:
         return PLACE
     if marked or any(w in _PERSON_WORDS for w in low):
         return PERSON
+    if re.fullmatch(r"[\w’']+(?:-[a-z]+)+", name):
+        return OTHER                                    # "Afghan-born", "US-led": adjectives
     if len(low) == 1 and _DEMONYM.search(low[0]) and \
             re.search(re.escape(name) + r"\s+[a-z]", text):   # "American officer", "Afghan"
         return OTHER
@@ -260,10 +263,13 @@ def corpus_fit(search: Callable[[str, int], list], idf: Callable[[str], float] |
         best = 0.0
         for chunk, _ in search(f"{name} {question}", k):
             named = False
-            for sent in _sentences(chunk.text):
+            for sent, subject in zip(_sentences(chunk.text), _subjects(chunk.text)):
                 here = bool(pat.search(sent))
-                if here or (named and _GOES_ON.match(sent)):
+                theirs = bool(subject) and bool(pat.search(subject))
+                if here or theirs or (named and _GOES_ON.match(sent)):
                     share = sum(idf(t) for t in pred & _sentence_terms(sent)) / total
+                    if subject and not theirs:     # "He decided that activating Mr. Omar's
+                        share *= OBJECT_SHARE      # group ...": Omar is not who decided
                     bonus = 0.5 if here and slot is not None and slot.search(sent) else 0.0
                     best = max(best, min(1.0, share + bonus))
                     named = True
@@ -278,6 +284,14 @@ def corpus_fit(search: Callable[[str, int], list], idf: Callable[[str], float] |
 @lru_cache(maxsize=2048)
 def _sentences(text: str) -> tuple[str, ...]:
     return tuple(text[a:b] for a, b in sentence_spans(text))
+
+
+@lru_cache(maxsize=2048)
+def _subjects(text: str) -> tuple[str, ...]:
+    """Per sentence, whom its subject pronoun stands for (rag.carry), or "": a sentence saying
+    "He ..." three sentences after naming him is still about him."""
+    from .carry import carried
+    return tuple(carried(text, sentence_spans(text)))
 
 
 @lru_cache(maxsize=8192)

@@ -61,6 +61,13 @@ def test_it_and_these_carry_the_thing_or_organisation_named_before():
     assert _carried(barmal)[1][1] == "Taliban Ministry of National Defense"
 
 
+def test_a_word_capitalised_only_because_it_opens_the_sentence_is_not_carried():
+    text = ("Securing supply routes for the Haqqani Network were areas in which Khalil Haqqani "
+            "played a decisive role. His activities were heavily focused in Pakistan’s urban "
+            "areas.")
+    assert _carried(text)[1][1] == "Khalil Haqqani"
+
+
 def _passage(n: int, text: str, start: int) -> Passage:
     return Passage(n, Chunk.make("a.txt", "Baradar", 0, text, start, start + len(text)), 1.0)
 

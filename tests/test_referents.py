@@ -8,7 +8,7 @@ import pytest
 
 from rag.chat import Chat
 from rag.condense import condense
-from rag.referents import ORG, PERSON, PLACE, corpus_fit, entities_of, rank, same
+from rag.referents import ORG, OTHER, PERSON, PLACE, corpus_fit, entities_of, rank, same
 
 
 def turns(*texts: str) -> list[dict]:
@@ -163,6 +163,27 @@ def test_the_candidate_the_articles_tie_to_the_question_wins_over_the_last_named
     question = "What post does he hold at the UN?"
     assert condense(question, history) == "What post does Albares hold at the UN?"
     assert engine.rewrite(question, history) == "What post does Richard Bennett hold at the UN?"
+
+
+def test_the_one_the_articles_say_did_it_wins_over_the_answer_to_who(engine):
+    """After "Whose militia did Payne activate?" "Mr. Omar's", the answer to "whose" is the
+    salient one, but the articles say "He decided that activating Mr. Omar's group was worth the
+    risk" three "He" sentences after naming Payne (rag.carry): Omar is only its object. Likewise
+    "He had strong ties with Sunni tribes" is about Khalil Haqqani, not bin Laden."""
+    history = turns("Whose militia did Lt. Col. Kenneth Payne activate in Kunduz?",
+                    "Mr. Omar’s, the Wall Breaker’s militia.")
+    question = "What did he decide was worth the risk?"
+    assert condense(question, history) == "What did Omar decide was worth the risk?"
+    assert engine.rewrite(question, history) == "What did Kenneth Payne decide was worth the risk?"
+    history = turns("Who did Khalil Haqqani have very close relations with during the Taliban’s "
+                    "first rule?", "Osama bin Laden, al-Hassami and several other al-Qaida members.")
+    assert "Khalil Haqqani" in engine.rewrite(
+        "Which tribes in Kurram Agency did he have strong ties with?", history)
+
+
+def test_a_hyphenated_adjective_is_not_a_person():
+    found = dict(entities_of("Afghan-born journalist Akram Dawi, working for the Voice of America"))
+    assert found["Afghan-born"] == OTHER and found["Akram Dawi"] == PERSON
 
 
 def test_the_rewrite_names_people_as_news_does_after_the_first_mention():
