@@ -34,7 +34,9 @@ from .read import IngestError, discover
 
 _EMBED_BATCH = 256      # texts per embedder call
 _FIRST_FLUSH = 16       # chunks in the first write; doubling to _MAX_FLUSH. Small first writes
-_MAX_FLUSH = 10000      # commit the first files at once; large later ones amortise round trips
+_MAX_FLUSH = 16000      # commit the first files at once; large later ones amortise round trips
+                        # (three Chroma calls; each commit rewrites the pages of the chunk table's
+                        # id index and Chroma's that its random ids land on)
 
 
 @dataclass
@@ -167,6 +169,7 @@ def _ingest_locked(root, files, settings, embedder, report, prune, rebuild, prog
                 report.pruned.append(source)
             worth = (report.changed or plan.moves or not made) and bool(store.files.all())
             if worth:
+                store.close_vectors()   # Chroma's HNSW index and BM25's build never share memory
                 ensure_bm25(store, force=True)
         if worth and in_place:
             touch_version(root)

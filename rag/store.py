@@ -44,9 +44,18 @@ CHUNK_TABLE = "chunks.sqlite"
 # Chroma shares one System per folder in a process, counted by its clients; creating one
 # while another thread closes the last client of that folder races (KeyError inside chromadb).
 _CLIENTS = threading.RLock()
-# Records per Chroma call: under its max batch size (5461 here). Chroma re-saves its whole HNSW
-# file after every call that crosses its sync threshold, so fewer, larger calls write less.
+# Records per Chroma call at most (its max batch size is 5461 here). Every call is a few SQLite
+# transactions, each rewriting the pages of Chroma's indexes that its records land on (chunk ids
+# are hashes, so they land all over), so fewer, larger calls write less.
 _BATCH = 5000
+
+
+def _parts(n: int, most: int) -> list[tuple[int, int]]:
+    """[start, end) ranges splitting n records into as few calls of at most `most` as
+    possible, evenly (10,005 records: two calls of 5,003 and 5,002, not 5,000 + 5,000 + 5)."""
+    calls = -(-n // max(1, most))
+    size = -(-n // max(1, calls))
+    return [(i, min(n, i + size)) for i in range(0, n, size)] if n else []
 
 
 def _client(path: Path, chroma_url: str | None = None):
@@ -144,8 +153,9 @@ class Store:
         except BaseException:
             self.close()
             raise
-        self._finalizer = weakref.finalize(self, _release, self._client, self._lease, self.files,
-                                           self.table)
+        # A list, so close_vectors can take the client out of what is released later.
+        self._held = [self._client, self._lease, self.files, self.table]
+        self._finalizer = weakref.finalize(self, _release, self._held)
         built_with = (self.chunks.metadata or {}).get("embedder")
         if built_with != embedder_name:
             raise StoreError(
@@ -194,6 +204,9 @@ class Store:
             self.files = self._file_table(writable=create)
             self.table = self._chunk_table(writable=create)
             self._writer = create and not self.remote
+            self._max_batch = _BATCH
+            if create:
+                self._max_batch = max(_BATCH, min(self._client.get_max_batch_size(), 8 * _BATCH))
         except (StoreError, ServerError):
             raise
         except Exception as e:  # chromadb and sqlite raise many types for a damaged folder
@@ -238,18 +251,33 @@ class Store:
         """Release Chroma's client and the reader's lease (also done when garbage collected).
         A local writer first makes Chroma save its HNSW index (rag/hnswsync.py), so the next
         process to open the store has no log to replay."""
+        self._save()
+        fin = getattr(self, "_finalizer", None)
+        if fin is not None:
+            fin()
+        else:
+            _release([getattr(self, "_client", None), self._lease, getattr(self, "files", None),
+                      getattr(self, "table", None)])
+
+    def _save(self) -> None:
         if getattr(self, "_writer", False):
             self._writer = False
             try:
                 hnswsync.sync(self.chunks, self.data / "chroma", self._sync_every)
             except Exception:   # not fatal: the records are in Chroma's log, which it replays
                 pass
-        fin = getattr(self, "_finalizer", None)
-        if fin is not None:
-            fin()
-        else:
-            _release(getattr(self, "_client", None), self._lease, getattr(self, "files", None),
-                     getattr(self, "table", None))
+
+    def close_vectors(self) -> None:
+        """Save and let go of a local store's Chroma side (the client and its in-memory HNSW
+        index: about 260 MB at 1000x the corpus) while the chunk and file tables stay open.
+        Ingest calls it before building BM25 from the chunk table, so the index and BM25's
+        matrices are never in memory together. Nothing Chroma holds can be used after it."""
+        if self.remote:
+            return
+        self._save()
+        client, self._client, self._held[0] = self._client, None, None
+        self.chunks = None
+        _release([client])
 
     # --- writing -----------------------------------------------------------------------------
     def add(self, chunks: Sequence[Chunk], vectors: np.ndarray,
@@ -258,9 +286,9 @@ class Store:
         holds a chunk the collection lacks). Upsert, not add: ids are content hashes, so
         writing a chunk twice (a resumed ingest) is harmless."""
         vectors = np.asarray(vectors, dtype=np.float32)
-        for i in range(0, len(chunks), _BATCH):
-            part = chunks[i:i + _BATCH]
-            self.chunks.upsert(ids=[c.id for c in part], embeddings=vectors[i:i + _BATCH],
+        for i, j in _parts(len(chunks), self._max_batch):
+            part = chunks[i:j]
+            self.chunks.upsert(ids=[c.id for c in part], embeddings=vectors[i:j],
                                metadatas=[metadata(c) for c in part])
         self.table.put_many(chunks, terms)
 
@@ -268,8 +296,8 @@ class Store:
         ids = list(ids)
         if ids and self.table is not None:
             self.table.delete(ids)          # rows before vectors: the table stays a subset
-        for i in range(0, len(ids), _BATCH):
-            self.chunks.delete(ids=ids[i:i + _BATCH])
+        for i, j in _parts(len(ids), self._max_batch):
+            self.chunks.delete(ids=ids[i:j])
 
     def put_file(self, source: str, sha: str, kind: str, text: str | None = None,
                  **meta: str | int) -> None:
@@ -388,7 +416,10 @@ class Store:
         return [(found[i], math.exp(-float(d))) for i, d in zip(ids, dists) if i in found]
 
 
-def _release(client, lease, files, table=None) -> None:
+def _release(held: list) -> None:
+    """Close what a Store holds: [client, lease, files, table] (any may be None)."""
+    client, lease, files, table = (held + [None] * 4)[:4]
+    held[:] = [None] * len(held)
     for closer in (getattr(files, "close", None), getattr(table, "close", None),
                    getattr(client, "close", None),
                    getattr(lease, "release", None)):

@@ -86,3 +86,27 @@ def test_the_threshold_follows_the_expected_records():
     assert hnswsync.threshold_for(0) == hnswsync.MIN_SYNC
     assert hnswsync.threshold_for(40_000) == 10_000
     assert hnswsync.threshold_for(10**7) == hnswsync.MAX_SYNC
+
+
+def test_close_vectors_saves_and_leaves_the_tables_for_bm25(tmp_path):
+    from rag.bm25 import ensure_bm25
+    root = tmp_path / "s"
+    w = Store(root, "e", create=True, expect=40_000)        # threshold 10,000: never crossed
+    w.add(_chunks(120), _vectors(120))
+    gen = w.data
+    w.close_vectors()
+    last, saved = _log_state(gen)
+    assert saved == last > 0
+    assert ensure_bm25(w, force=True).n == 120              # from the chunk table alone
+    w.close()                                               # nothing is closed twice
+    r = Store(root, "e")
+    assert r.count() == 120 and len(r.dense(_vectors(1, seed=1)[0], k=7)) == 7
+    r.close()
+
+
+def test_records_go_to_chroma_in_even_calls():
+    from rag.store import _parts
+    assert _parts(10_005, 5461) == [(0, 5003), (5003, 10_005)]      # not 5,000 + 5,000 + 5
+    assert _parts(5461, 5461) == [(0, 5461)] and _parts(0, 5461) == []
+    spans = _parts(16_003, 5461)
+    assert len(spans) == 3 and spans[-1][1] == 16_003
