@@ -19,6 +19,7 @@ replay. A killed writer leaves at most one threshold's worth in the log, which C
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 MIN_SYNC = 1000         # Chroma's default threshold
@@ -32,11 +33,22 @@ def threshold_for(expected: int) -> int:
     return max(MIN_SYNC, min(MAX_SYNC, int(expected) // 4))
 
 
-def set_threshold(collection, threshold: int) -> int:
-    """Use `threshold` for this collection. It applies to the HNSW writer a process builds next
-    (at its first read or write of the collection); Chroma keeps a built writer's threshold."""
-    collection.modify(configuration={"hnsw": {"sync_threshold": threshold}})
-    return threshold
+def set_threshold(collection, threshold: int, tries: int = 8) -> int | None:
+    """Use `threshold` for this collection; None if it could not be set (the collection keeps
+    the one it had: `sync` copes with any). It applies to the HNSW writer a process builds next
+    (at its first read or write of the collection); Chroma keeps a built writer's threshold.
+    SQLite refuses a write at once, without waiting, when another connection is mid-write and
+    this one already reads (Chroma's own start-up work, or a reader's log purge in a copied
+    file): such a refusal is retried."""
+    for attempt in range(tries):
+        try:
+            collection.modify(configuration={"hnsw": {"sync_threshold": threshold}})
+            return threshold
+        except Exception as e:      # chromadb raises InternalError for SQLite's SQLITE_BUSY
+            if "locked" not in str(e) or attempt == tries - 1:
+                return None
+            time.sleep(0.05 * 2 ** attempt)
+    return None
 
 
 def unsaved(chroma_dir: Path, collection_id) -> int | None:
@@ -60,13 +72,14 @@ def unsaved(chroma_dir: Path, collection_id) -> int | None:
         db.close()
 
 
-def sync(collection, chroma_dir: Path, threshold: int) -> int:
+def sync(collection, chroma_dir: Path, threshold: int | None) -> int:
     """Make Chroma save the collection's HNSW index now, if any applied record is unsaved.
     Returns the padding records sent. Stops at the first save (the count drops to 0); capped
     at MAX_SYNC in case this process's writer was built before `threshold` was set."""
     left = unsaved(chroma_dir, collection.id)
     if not left:
         return 0
+    threshold = threshold or MIN_SYNC
     sent = 0
     while left and sent < MAX_SYNC:
         n = max(1, min(_PAD, threshold - left)) if left < threshold else _PAD
