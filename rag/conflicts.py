@@ -4,13 +4,18 @@ News changes between articles: a 2021 story has Khalil Haqqani roaming Kabul, a 
 reports him killed. Rather than letting retrieval rank decide silently, the answer shows both
 claims, each with its date and source. Deterministic rules, no model:
 
-* the subject is the question's name (all its words must appear in the sentence, in any form:
-  "Khalil Haqqani" matches "Khalil-ur-Rahman Haqqani");
+* the subject is the question's full name (two or more words; all must appear in the sentence,
+  in any form: "Khalil Haqqani" matches "Khalil-ur-Rahman Haqqani"). A single capitalised word is
+  as often a group, a country or a month ("Taliban", "Afghanistan", "December") as a person, and
+  such subjects gave notes that answered nothing asked;
+* a question in the past tense ("did he play a key role") asks about then, not about the
+  subject's present status or office (unless it says "now", "still", "latest");
 * a status conflict: one article reports the subject dead, another describes them active
   (an office, a command, a present-tense role) without a death;
 * an office conflict: two articles give the subject different offices;
 * a number conflict (for "how many / how much" questions): two articles give different numbers
-  for the same unit next to the subject.
+  for the same unit next to the subject (a year is not such a number, and a stopword is no unit:
+  "in 2022 the ..." against "in 2021 the ...").
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from .text import HONORIFICS, expected_type, names, sentence_spans
+from .text import HONORIFICS, YEAR, expected_type, names, sentence_spans, stopwords
 from .timescope import as_date
 from .types import Passage
 
@@ -30,6 +35,8 @@ _OFFICE = re.compile(r"\b((?:(?i:interior|foreign|defen[cs]e|deputy|acting|forme
                      r"governor|spokesman|chief|leader|head|commander|founder|emir|director)"
                      r"(?: of (?:the )?[A-Z][\w’'-]*(?: (?:and )?[A-Z][\w’'-]*)*)?)\b")
 _QUANT = re.compile(r"(\$?\d[\d,.]*\s*(?:m|bn|million|billion|thousand)?)\s+([a-z]+)", re.I)
+_PAST = re.compile(r"\b(did|was|were|had)\b", re.I)
+_NOW = re.compile(r"\b(now|still|currently|current|latest|today)\b", re.I)
 _ROLE_Q = re.compile(r"\b(role|position|status|office|post|job|alive|dead|who is|what is|what does"
                      r"|where is|doing|now|currently|still|latest|become)\b", re.I)
 
@@ -80,7 +87,8 @@ def find_conflicts(question: str, passages: list[Passage]) -> list[Conflict]:
     if not subject:
         return []
     want_number = expected_type(question) in ("number", "money")
-    role_question = bool(_ROLE_Q.search(question))
+    role_question = bool(_ROLE_Q.search(question)) and not (
+        _PAST.search(question) and not _NOW.search(question))
     per_article: dict[tuple[str, int], list[Claim]] = {}
     for p in passages:
         c = p.chunk
@@ -106,7 +114,7 @@ _TITLES = HONORIFICS | frozenset("president minister general commander al ul ur 
 
 
 def _subject(question: str) -> list[str] | None:
-    found = [n for n in names(question) if len(n) > 2]
+    found = [n for n in names(question) if len(n) > 2 and len(re.split(r"[\s-]+", n)) > 1]
     if not found:
         return None
     best = max(found, key=lambda n: len(n.split()))
@@ -151,6 +159,8 @@ def _values(sentence: str, where: tuple[int, int], want_number: bool,
                 vals.append("office:" + office)
     if want_number:
         for m in _QUANT.finditer(sentence):
+            if YEAR.fullmatch(m.group(1).strip()) or m.group(2).lower() in stopwords():
+                continue
             vals.append(f"number:{m.group(1).replace(',', '').strip()} {m.group(2).lower()}")
     return vals
 
