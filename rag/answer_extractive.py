@@ -47,6 +47,8 @@ class Params:
                                 # (a year, a number, a name) that the sentence does not hold
     second_ratio: float = 0.8   # a runner-up sentence joins the answer when this close to the best
     second_other: bool = True  # ... even from another passage (a second citation)
+    second_full: float = 0.95   # ... but none when the best sentence holds this much of the
+                                # question's weight itself: nothing is left for it to support
     threshold: float = THRESHOLD     # the confidence model's threshold (rag/confidence.py)
 
 
@@ -144,8 +146,11 @@ def pick(feats: Sequence[Feature], p: Params) -> tuple[list[Feature], float, flo
     best = feats[scored[0][1]]
     second = scored[1][0] if len(scored) > 1 else 0.0
     chosen = [best]
-    # A runner-up from another passage adds a citation, which must add support; by default
-    # only one from the passage already cited joins (citation precision; see the README).
+    # A runner-up adds a sentence (and from another passage a citation), which must add
+    # support: none joins a best sentence that already holds the whole question (citation
+    # precision; see the README).
+    if best.coverage >= p.second_full:
+        return chosen, scored[0][0], second
     for sc, i in scored[1:2]:
         f = feats[i]
         if (sc >= p.second_ratio * scored[0][0] and f.text != best.text

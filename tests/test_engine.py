@@ -29,6 +29,9 @@ def assert_contract(d: dict) -> None:
         assert not d["citations"]
 
 
+SAID_TEN = ("I travelled to Pakistan ten times", "he travelled to Pakistan 10 times")
+
+
 def test_atmar_question_answers_ten_and_cites_the_quote(engine):
     a = engine.ask(ATMAR)
     d = a.to_dict()
@@ -36,8 +39,9 @@ def test_atmar_question_answers_ten_and_cites_the_quote(engine):
     assert "ten times" in a.text or "10 times" in a.text
     assert_contract(d)
     text = _file("000_c73e7dc4e8ffbfc0.txt")
+    # The article says it twice (its lead and Atmar's quote); either one cited is the evidence.
     assert any(c["source"] == "000_c73e7dc4e8ffbfc0.txt"
-               and "I travelled to Pakistan ten times" in text[c["start"]:c["end"]]
+               and any(said in text[c["start"]:c["end"]] for said in SAID_TEN)
                for c in d["citations"]), d["citations"]
     assert all(s["supported"] for s in d["sentences"])
     json.dumps(d)   # serialisable as is
@@ -111,7 +115,7 @@ def test_citations_carry_the_supporting_sentence_span(engine):
         assert c["start"] <= h["start"] < h["end"] <= c["end"]
         assert text[h["start"]:h["end"]] == h["text"]
         quotes.append(h["text"])
-    assert any("I travelled to Pakistan ten times" in q for q in quotes)
+    assert any(said in q for q in quotes for said in SAID_TEN)
     assert all(q in d["answer"] for q in quotes)   # extractive: the answer quotes what it cites
 
 

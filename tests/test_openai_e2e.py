@@ -70,4 +70,4 @@ def test_rag_ask_streams_an_llm_answer_with_checked_citations(server, monkeypatc
 
     server.always(Reply(status=500))
     code, out, err = _run(capsys, "ask", ATMAR, "--store", corpus_settings.store)
-    assert code == 0 and "ten times" in out.lower() and "extractive" in out
+    assert code == 0 and ("ten times" in out.lower() or "10 times" in out) and "extractive" in out
