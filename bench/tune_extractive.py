@@ -2,16 +2,31 @@
 model that decides whether to answer (rag/confidence.py), then its threshold.
 
 usage: .venv/bin/python bench/tune_extractive.py [--qa eval/data/qa.jsonl] [-k 5]
-                                                 [--max-false-abstention 0.15]
+                                                 [--max-false-abstention 0.15] [--grid]
+                                                 [--write | --check]
 
-Features are computed once per question (retrieval + sentence features), then every parameter
+Every question goes through the engine's own path, as in `rag eval` (a follow-up's rewrite, a
+time-scoped question's passages, retrieval with its sentence re-rank), and the passages the
+answerer was given are recorded; their sentence features are computed once, then every parameter
 set in the grid is scored cheaply. Everything is fitted on the tuning half only (the ids with an
 even number: q002, q004, ...; eval.dataset.half_of, the one definition every tuner and table
 uses); the odd-numbered ids are held out and reported separately, so the figure is not a fit to
-its own data. For each scoring grid point, a logistic model (label: the chosen sentence holds a gold
-alias; unanswerable questions are negatives) is fitted on the tuning half and its threshold set
-for CRAG score ((correct - wrong) / n; abstaining counts 0) on that half. The best grid point's
-constants are printed for rag/answer_extractive.py and rag/confidence.py.
+its own data.
+
+What ships is the fit for the shipped sentence weights (rag.answer_extractive.Params): a
+logistic model (label: the chosen sentences hold a gold alias; unanswerable questions are
+negatives) fitted on the tuning half, its weights rounded as shipped, and its threshold set for
+CRAG score ((correct - wrong) / n; abstaining counts 0) on that half among thresholds that decline
+at most --max-false-abstention of its answerable questions. The output's "confidence" is what
+rag/confidence.py holds (WEIGHTS, BIAS, THRESHOLD); "reproduces_shipped" says whether it does,
+`--write` puts the fit into rag/confidence.py (the refit after any change to the answerer's
+features or sentence choice), and `--check` exits 1 when they differ: a hand edit, or a change to the answerer without a refit, fails
+it (tests/test_tune_extractive.py runs the same check).
+
+`--grid` also searches the sentence weights (GRID), each point with its own model, and reports
+the best on the tuning half. It is a report, not what ships: the weights are shared with the
+retrieval re-rank (rag/retrieve.py), so changing them moves retrieval too, and on today's set the
+grid's pick gains on the tuning half what it loses on the held-out one (README).
 """
 from __future__ import annotations
 
@@ -44,19 +59,39 @@ GRID = {
     "second_other": [False, True],
 }
 L2 = 0.1
+DIGITS = 4              # the shipped weights' precision
+MAX_FALSE_ABSTENTION = 0.15
+
+
+class _Seen:
+    """The engine's answerer, recording what it was asked and the passages it was given."""
+
+    def __init__(self, answerer):
+        self.answerer, self.name, self.last = answerer, answerer.name, None
+
+    def stream(self, question, passages, *, rewritten=None):
+        self.last = (rewritten or question, list(passages))
+        yield from self.answerer.stream(question, passages, rewritten=rewritten)
 
 
 def prepare(settings: Settings, items, k: int):
-    from ingest.pipeline import ingest_paths
+    """[(item, query, features)] for the answerer's own inputs; `settings.store` is indexed."""
     from rag.engine import Engine
-    ingest_paths([settings.corpus], settings, progress=False)
-    engine = Engine(settings.with_(answerer="extractive"))
-    ans = engine.answerer
+    settings = settings.with_(answerer="extractive")
+    base = Engine(settings)
+    seen = _Seen(base.answerer)
+    engine = Engine(settings, embedder=base.embedder, answerer=seen)
+    ans = base.answerer
     rows = []
-    for it in items:
-        q = engine.rewrite(it.question, list(it.history)) if it.history else it.question
-        passages = engine.retrieve(q, k=k)
-        rows.append((it, *features(q, passages, ans.embedder, ans.idf)))
+    try:
+        for it in items:
+            seen.last = None
+            engine.ask(it.question, k=k, history=list(it.history) or None)
+            asked, passages = seen.last if seen.last else (it.question, [])
+            rows.append((it, *features(asked, passages, ans.embedder, ans.idf)))
+    finally:
+        engine.close()
+        base.close()
     return rows
 
 
@@ -67,7 +102,7 @@ def halves(rows) -> tuple[list, list]:
 
 
 def candidates(rows, p: Params):
-    """Per question: (feature vector or None, correct-if-answered)."""
+    """Per question: (feature vector or None, correct-if-answered, item)."""
     out = []
     for it, query, feats in rows:
         if not feats or query is None or query.unknown >= C.OFF_TOPIC_GATE:
@@ -116,41 +151,75 @@ def _newton(X, y) -> tuple[np.ndarray, float]:
     return w[:-1], float(w[-1])
 
 
-def evaluate(cands, w, b, t) -> dict:
-    correct = wrong = abstained = 0
-    off = off_n = 0
-    for x, ok, it in cands:
-        answer = x is not None and C.probability(x, w, b) >= t
-        if it.kind == "off-topic":
-            off_n += 1
-            off += not answer
-        if not answer:
-            abstained += 1
-        elif ok:
-            correct += 1
-        else:
-            wrong += 1
-    n = len(cands)
-    ans = [c for c in cands if c[2].answerable]
-    una = [c for c in cands if not c[2].answerable]
-    fa = sum(1 for x, _, _ in ans if x is None or C.probability(x, w, b) < t)
-    na = sum(1 for x, _, _ in una if x is None or C.probability(x, w, b) < t)
+def _probs(cands, w, b) -> np.ndarray:
+    """Each question's confidence as the answerer computes it (rag.confidence.probability);
+    -1 where a gate declines before the model."""
+    return np.array([C.probability(x, w, b) if x is not None else -1.0 for x, _, _ in cands])
+
+
+def evaluate(cands, w, b, t, probs: np.ndarray | None = None) -> dict:
+    probs = _probs(cands, w, b) if probs is None else probs
+    answer = probs >= t
+    ok = np.array([bool(o) for _, o, _ in cands])
+    answerable = np.array([it.answerable for _, _, it in cands])
+    off = np.array([it.kind == "off-topic" for _, _, it in cands])
+    correct, wrong = int((answer & ok).sum()), int((answer & ~ok).sum())
+    n, n_ans, n_una = len(cands), int(answerable.sum()), int((~answerable).sum())
     return {"crag": round((correct - wrong) / n, 4), "correct": correct, "wrong": wrong,
-            "abstained": abstained, "n": n,
-            "noans_accuracy": round(na / len(una), 3) if una else None,
-            "false_abstention": round(fa / len(ans), 3) if ans else None,
-            "off_topic_abstain": round(off / off_n, 3) if off_n else None}
+            "abstained": int((~answer).sum()), "n": n,
+            "noans_accuracy": round(int((~answer & ~answerable).sum()) / n_una, 3) if n_una else None,
+            "false_abstention": round(int((~answer & answerable).sum()) / n_ans, 3) if n_ans else None,
+            "off_topic_abstain": round(int((~answer & off).sum()) / int(off.sum()), 3)
+            if off.any() else None}
 
 
 def best_threshold(cands, w, b, max_fa: float = 1.0) -> float:
     """The threshold with the best CRAG score on `cands` among those that decline at most
     `max_fa` of the answerable questions (CRAG alone prefers declining: on this set a wrong
     answer costs as much as a right one gains, and a user asking an answerable question gains
-    nothing from "I don't know")."""
-    probs = sorted({round(C.probability(x, w, b), 4) for x, _, _ in cands if x is not None})
-    scored = [(t, evaluate(cands, w, b, t)) for t in [0.0] + probs]
+    nothing from "I don't know"). Candidates are the questions' own confidences, rounded as
+    the threshold is shipped; ties go to the lowest."""
+    probs = _probs(cands, w, b)
+    ts = sorted({round(float(v), DIGITS) for v in probs if v >= 0})
+    scored = [(t, evaluate(cands, w, b, t, probs)) for t in [0.0] + ts]
     ok = [(t, r) for t, r in scored if r["false_abstention"] <= max_fa]
     return max(ok, key=lambda tr: (tr[1]["crag"], -tr[0]))[0] if ok else 0.0
+
+
+def fit_model(rows, p: Params, max_fa: float = MAX_FALSE_ABSTENTION
+              ) -> tuple[tuple[float, ...], float, float]:
+    """(weights, bias, threshold) as shipped in rag/confidence.py, fitted on `rows` (the tuning
+    half) with sentence weights `p`: the weights rounded first, the threshold set for them."""
+    cands = candidates(rows, p)
+    w, b = fit(cands)
+    w = tuple(round(float(v), DIGITS) + 0.0 for v in w)     # + 0.0: no -0.0
+    b = round(float(b), DIGITS)
+    return w, b, best_threshold(cands, w, b, max_fa)
+
+
+def search(train, max_fa: float = MAX_FALSE_ABSTENTION):
+    """Every grid point with its model, best first: those keeping off-topic questions declined
+    (issue 12: >= 0.95) before the rest, then by CRAG on `train`; ties keep the grid's order."""
+    results = []
+    for values in itertools.product(*GRID.values()):
+        p = replace(Params(), **dict(zip(GRID, values)))
+        w, b, t = fit_model(train, p, max_fa)
+        e = evaluate(candidates(train, p), w, b, t)
+        results.append(((e["off_topic_abstain"] or 1.0) >= 0.95, e["crag"], p, w, b, t))
+    results.sort(key=lambda r: (-r[0], -r[1]))
+    return [r[1:] for r in results]
+
+
+def shipped() -> tuple[tuple[float, ...], float, float]:
+    return tuple(C.WEIGHTS), C.BIAS, C.THRESHOLD
+
+
+def build_rows(qa, k: int):
+    """Index the corpus into a temporary store and prepare every question of `qa`."""
+    from ingest.pipeline import ingest_paths
+    settings = Settings.from_env(store=Path(tempfile.mkdtemp()) / "store")
+    ingest_paths([settings.corpus], settings, progress=False)
+    return prepare(settings, load_qa(qa), k)
 
 
 def main(argv=None) -> int:
@@ -158,38 +227,64 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--qa", default=str(ROOT / "eval" / "data" / "qa.jsonl"))
     ap.add_argument("-k", type=int, default=5)
-    ap.add_argument("--max-false-abstention", type=float, default=0.15,
+    ap.add_argument("--max-false-abstention", type=float, default=MAX_FALSE_ABSTENTION,
                     help="the threshold declines at most this share of the tuning half's "
-                         "answerable questions (default: 0.15)")
+                         f"answerable questions (default: {MAX_FALSE_ABSTENTION})")
+    ap.add_argument("--grid", action="store_true",
+                    help="also search the sentence-scoring weights (GRID) and report the best "
+                         "point with its own model")
+    ap.add_argument("--write", action="store_true",
+                    help="write the fitted model into rag/confidence.py (the refit after a change "
+                         "to the answerer's features)")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 unless the shipped confidence model is what the fit gives for "
+                         "the shipped sentence weights")
     args = ap.parse_args(argv)
-    settings = Settings.from_env(store=Path(tempfile.mkdtemp()) / "store")
-    rows = prepare(settings, load_qa(args.qa), args.k)
+    rows = build_rows(args.qa, args.k)
     train, test = halves(rows)
-    results = []
-    for values in itertools.product(*GRID.values()):
-        p = replace(Params(), **dict(zip(GRID, values)))
-        cands = candidates(train, p)
-        w, b = fit(cands)
-        t = best_threshold(cands, w, b, args.max_false_abstention)
-        e = evaluate(cands, w, b, t)
-        # Off-topic questions must keep abstaining (issue 12: >= 0.95), whatever CRAG says.
-        results.append(((e["off_topic_abstain"] or 1.0) >= 0.95, e["crag"], p, w, b, t))
-    results.sort(key=lambda r: (-r[0], -r[1]))
-    results = [r[1:] for r in results]
-    _, p, w, b, t = results[0]
     cur = Params()
+    refit = fit_model(train, cur, args.max_false_abstention)
+    same = refit == shipped()
     report = {
-        "k": args.k, "params": asdict(p),
-        "confidence": {"features": C.FEATURES, "weights": [round(float(v), 4) for v in w],
-                       "bias": round(b, 4), "threshold": t},
-        "tuned": {"train": evaluate(candidates(train, p), w, b, t),
-                  "held_out": evaluate(candidates(test, p), w, b, t),
-                  "all": evaluate(candidates(rows, p), w, b, t)},
-        "shipped": {"train": evaluate(candidates(train, cur), C.WEIGHTS, C.BIAS, C.THRESHOLD),
-                    "held_out": evaluate(candidates(test, cur), C.WEIGHTS, C.BIAS, C.THRESHOLD)},
+        "k": args.k, "params": asdict(cur),
+        "confidence": _model(*refit), "reproduces_shipped": same,
+        "refit": {"train": evaluate(candidates(train, cur), *refit),
+                  "held_out": evaluate(candidates(test, cur), *refit),
+                  "all": evaluate(candidates(rows, cur), *refit)},
     }
+    if not same:
+        report["shipped"] = {"confidence": _model(*shipped()),
+                             "train": evaluate(candidates(train, cur), *shipped()),
+                             "held_out": evaluate(candidates(test, cur), *shipped())}
+    if args.grid:
+        _, p, w, b, t = search(train, args.max_false_abstention)[0]
+        report["grid"] = {"params": {name: getattr(p, name) for name in GRID},
+                          "confidence": _model(w, b, t),
+                          "train": evaluate(candidates(train, p), w, b, t),
+                          "held_out": evaluate(candidates(test, p), w, b, t)}
     print(json.dumps(report, indent=2))
-    return 0
+    if args.write and not same:
+        write_model(*refit)
+        print(f"wrote the refitted model into {CONFIDENCE_PY.relative_to(ROOT)}", file=sys.stderr)
+    return 1 if args.check and not same else 0
+
+
+CONFIDENCE_PY = ROOT / "rag" / "confidence.py"
+
+
+def write_model(w, b, t, path: Path = CONFIDENCE_PY) -> None:
+    """Replace the WEIGHTS, BIAS and THRESHOLD lines of rag/confidence.py."""
+    import re
+    text = path.read_text(encoding="utf-8")
+    for name, value in (("WEIGHTS", repr(tuple(w))), ("BIAS", repr(b)), ("THRESHOLD", repr(t))):
+        text, n = re.subn(rf"^{name} = .*$", f"{name} = {value}", text, count=1, flags=re.M)
+        if n != 1:
+            raise SystemExit(f"{path}: no '{name} = ...' line to replace")
+    path.write_text(text, encoding="utf-8")
+
+
+def _model(w, b, t) -> dict:
+    return {"features": C.FEATURES, "weights": list(w), "bias": b, "threshold": t}
 
 
 if __name__ == "__main__":

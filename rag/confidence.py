@@ -29,9 +29,9 @@ FEATURES = ("score", "coverage", "context", "predicate", "dense", "type_missing"
 # missing answer type or words no article uses never make an answer more likely). The score's
 # parts overlap, so their signs are left free.
 SIGNS = (0, 0, 0, 0, 0, -1, 0, -1, -1, 0, 0, 1, -1)
-WEIGHTS = (0.0176, -0.639, -1.8317, -0.557, 0.2241, 0.0, 0.5161, 0.0, -0.7437, 1.4423, 0.6262, 3.2375, -3.5456)
-BIAS = -1.3227
-THRESHOLD = 0.4464
+WEIGHTS = (0.9731, -0.4433, -0.6405, -0.1377, -2.0022, -2.2671, -0.5025, 0.0, -1.5731, 0.9619, 2.3976, 2.0388, -0.3386)
+BIAS = -1.2972
+THRESHOLD = 0.4873
 WEAK_BAND = 0.15        # answers this close above the threshold are flagged as weak
 
 OFF_TOPIC_SHARE = 0.34  # for naming the reason only
