@@ -45,6 +45,7 @@ class Params:
     context: float = 0.5        # weight of terms found only in the title / previous sentence
     type_gate: float = 0.5      # score multiplier when the question asks for a kind of thing
                                 # (a year, a number, a name) that the sentence does not hold
+    name_missing: float = 1.5   # the choice's cut for a missing question name (Feature.choice)
     second_ratio: float = 0.8   # a runner-up sentence joins the answer when this close to the best
     second_other: bool = True  # ... even from another passage (a second citation)
     second_full: float = 0.95   # ... but none when the best sentence holds this much of the
@@ -83,6 +84,15 @@ class Feature:
         base = (p.coverage * (self.coverage + p.context * self.context) + p.dense * self.dense
                 + p.rank * self.prior + p.predicate * self.predicate)
         return base * (p.type_gate if self.typed and not self.type else 1.0)
+
+    def choice(self, p: Params) -> float:
+        """The score the answerer chooses by: less for a sentence that lacks a name of the
+        question (in itself, its title and the sentence before), in proportion to the name's
+        weight. Such a sentence is about someone else, and the name gate (rag.confidence) would
+        decline it though a sentence about the asked person may come next ("What is Richard
+        Bennett's job?"). Retrieval's re-rank keeps `score`: there the cut let off-topic
+        questions' passages through."""
+        return self.score(p) * max(0.0, 1.0 - p.name_missing * self.missing_name)
 
 
 class ExtractiveAnswerer:
@@ -142,7 +152,7 @@ def choose(query: Query | None, feats: Sequence[Feature],
 
 def pick(feats: Sequence[Feature], p: Params) -> tuple[list[Feature], float, float]:
     """The best sentence, plus a runner-up when it is nearly as good; and the top two scores."""
-    scored = sorted(((f.score(p), i) for i, f in enumerate(feats)), reverse=True)
+    scored = sorted(((f.choice(p), i) for i, f in enumerate(feats)), reverse=True)
     best = feats[scored[0][1]]
     second = scored[1][0] if len(scored) > 1 else 0.0
     chosen = [best]

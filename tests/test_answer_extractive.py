@@ -17,3 +17,12 @@ def test_no_second_citation_when_the_best_sentence_holds_the_whole_question(engi
     quoted = [s for s in a.sentences if not s.direct]
     assert len(quoted) == 1, a.text
     assert len({c.n for c in a.citations}) == 1, a.text
+
+
+def test_a_sentence_about_the_asked_person_beats_one_that_lacks_the_name(engine):
+    """The best-scoring sentence ("... making it challenging to find a job") lacked "Richard
+    Bennett", so the name gate declined the question although the sentence naming him as the UN
+    special rapporteur was among the passages (a false abstention)."""
+    a = engine.ask("What is Richard Bennett's job?")
+    assert not a.abstained, a.abstain_reason
+    assert "special rapporteur" in a.text.lower(), a.text
