@@ -18,7 +18,8 @@ logistic model (label: the chosen sentences hold a gold alias; unanswerable ques
 negatives) fitted on the tuning half, its weights rounded as shipped, and its threshold set for
 CRAG score ((correct - wrong) / n; abstaining counts 0) on that half among thresholds that decline
 at most --max-false-abstention of its answerable questions. The output's "confidence" is what
-rag/confidence.py holds (WEIGHTS, BIAS, THRESHOLD); "reproduces_shipped" says whether it does,
+rag/confidence.py holds (WEIGHTS, BIAS, THRESHOLD); "reproduces_shipped" says whether it does
+(up to the noise of the index build: see `reproduces`),
 `--write` puts the fit into rag/confidence.py (the refit after any change to the answerer's
 features or sentence choice), and `--check` exits 1 when they differ: a hand edit, or a change to the answerer without a refit, fails
 it (tests/test_tune_extractive.py runs the same check).
@@ -214,6 +215,30 @@ def shipped() -> tuple[tuple[float, ...], float, float]:
     return tuple(C.WEIGHTS), C.BIAS, C.THRESHOLD
 
 
+# How far the fit moves between two builds of the same index: Chroma's HNSW graph is built by
+# several threads, so the dense list at retrieval depth differs for a few questions from one
+# build to the next (12 of 311 at depth 30), and with it a question or two's features. Measured
+# over five builds: weights and bias within 0.002; the threshold, chosen among the questions' own
+# confidences, moved once from 0.4785 to 0.4494 (where the shipped one scored higher).
+WEIGHT_TOLERANCE = 0.01
+
+
+def reproduces(rows, p: Params, model, fitted, max_fa: float = MAX_FALSE_ABSTENTION) -> bool:
+    """Whether `model` (weights, bias, threshold) is what fitting `rows` gives (`fitted`), up to
+    the noise of the index build: each weight and the bias within WEIGHT_TOLERANCE, and its
+    threshold scoring a CRAG on `rows` at least the fit's, within the false-abstention cap.
+    A hand edit that changes what the model does, or a change to the features without a refit,
+    fails it."""
+    if model == fitted:
+        return True
+    (w, b, t), (fw, fb, ft) = model, fitted
+    if max(abs(x - y) for x, y in zip((*w, b), (*fw, fb))) > WEIGHT_TOLERANCE:
+        return False
+    cands = candidates(rows, p)
+    mine, best = evaluate(cands, w, b, t), evaluate(cands, fw, fb, ft)
+    return mine["crag"] >= best["crag"] and mine["false_abstention"] <= max_fa
+
+
 def build_rows(qa, k: int):
     """Index the corpus into a temporary store and prepare every question of `qa`."""
     from ingest.pipeline import ingest_paths
@@ -244,7 +269,7 @@ def main(argv=None) -> int:
     train, test = halves(rows)
     cur = Params()
     refit = fit_model(train, cur, args.max_false_abstention)
-    same = refit == shipped()
+    same = reproduces(train, cur, shipped(), refit, args.max_false_abstention)
     report = {
         "k": args.k, "params": asdict(cur),
         "confidence": _model(*refit), "reproduces_shipped": same,
@@ -263,7 +288,7 @@ def main(argv=None) -> int:
                           "train": evaluate(candidates(train, p), w, b, t),
                           "held_out": evaluate(candidates(test, p), w, b, t)}
     print(json.dumps(report, indent=2))
-    if args.write and not same:
+    if args.write and refit != shipped():
         write_model(*refit)
         print(f"wrote the refitted model into {CONFIDENCE_PY.relative_to(ROOT)}", file=sys.stderr)
     return 1 if args.check and not same else 0
