@@ -3,7 +3,7 @@
 A hand-set threshold on one score cannot tell "answers it" from "mentions it": a near-miss
 question ("How many people were killed in the Serena Hotel attack?") shares every topic word with
 a sentence that does not answer it. A small logistic model over several signals does better; its
-weights were fitted by `bench/tune_extractive.py` on the even-numbered questions of
+weights were fitted by `bench/tune_extractive.py` on the even-numbered ids (q002, ...) of
 eval/data/qa.jsonl (label: the answer holds a gold alias; unanswerable questions are negatives)
 and its threshold picked there for CRAG score; the odd-numbered questions are the held-out check
 (figures in the README).
