@@ -299,14 +299,17 @@ def _index(plan: _Plan, store: Store, embedder: Embedder, settings: Settings,
             continue
         chunks = list(got.chunks)
         # Only a file the store may already hold chunks of needs a lookup.
-        existing = store.chunk_ids(got.source) if (rec is not None or resumed) else set()
+        held = store.chunk_ids(got.source) if (rec is not None or resumed) else set()
+        # Done are the chunks with their row too: a run killed between writing vectors and
+        # their rows left vectors that must be written again, rows and all.
+        done = set(store.table.get_many(sorted(held))) if held else held
         st = path.stat()
         # Only HTML keeps its text: its offsets index the extracted text, not the file.
         record = dict(source=got.source, sha256=got.sha256, kind=got.kind, text=got.text,
                       path=str(path.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns,
                       chunks=len(chunks), articles=got.articles, days=True,
                       chunk_tokens=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap)
-        batch.add(chunks, existing, record, new=rec is None and not existing,
+        batch.add(chunks, done, held, record, new=rec is None and not held,
                   terms=dict(zip((c.id for c in chunks), got.terms)))
         bar.update(1)
     batch.flush()
@@ -321,13 +324,13 @@ class _Batch:
         self.chunks, self.stale, self.records, self.terms = [], [], [], {}
         self.limit = _FIRST_FLUSH
 
-    def add(self, chunks, existing: set[str], record: dict, new: bool,
+    def add(self, chunks, done: set[str], held: set[str], record: dict, new: bool,
             terms: dict[str, str] | None = None) -> None:
         new_ids = {c.id for c in chunks}
-        todo = [c for c in chunks if c.id not in existing]
+        todo = [c for c in chunks if c.id not in done]
         self.chunks += todo
         self.terms.update(terms or {})
-        self.stale += sorted(existing - new_ids)
+        self.stale += sorted(held - new_ids)
         self.records.append(record)
         r = self.report
         r.files_new += new
@@ -335,7 +338,7 @@ class _Batch:
         r.articles += record["articles"]
         r.chunks_added += len(todo)
         r.chunks_unchanged += len(chunks) - len(todo)
-        r.chunks_removed += len(existing - new_ids)
+        r.chunks_removed += len(held - new_ids)
         if len(self.chunks) >= self.limit:
             self.flush()
             self.limit = min(self.limit * 2, _MAX_FLUSH)

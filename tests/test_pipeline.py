@@ -247,3 +247,29 @@ def test_an_open_engine_sees_later_ingests_and_rebuilds(fresh_settings, embedder
     assert "Rodrigues" in eng.ask(q).text
     ingest_paths([only], fresh_settings, rebuild=True, progress=False, embedder=embedder)
     assert all(p.chunk.source == only.name for p in eng.retrieve(q))
+
+
+def test_a_run_killed_between_vectors_and_rows_resumes_with_every_row(
+        fresh_settings, embedder, corpus_copy, monkeypatch):
+    """Vectors go to Chroma before their rows go to the chunk table; a run that dies between
+    the two leaves vectors without rows. The rerun writes those rows (it used to take the
+    vectors for done and skip them: chunks that no search could return)."""
+    from rag.chunktable import ChunkTable
+    real = ChunkTable.put_many
+    calls = []
+
+    def dies_on_the_second_write(self, chunks, terms=None):
+        if chunks:      # (an empty write opens every new table)
+            calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("killed between the vectors and the rows")
+        return real(self, chunks, terms)
+
+    monkeypatch.setattr(ChunkTable, "put_many", dies_on_the_second_write)
+    with pytest.raises(RuntimeError, match="killed"):
+        ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=embedder)
+    monkeypatch.setattr(ChunkTable, "put_many", real)
+    ingest_paths([corpus_copy], fresh_settings, progress=False, embedder=embedder)
+    store = _store(fresh_settings, embedder)
+    assert store.table.count() == store.count() > 100
+    assert len(store.all_chunks()) == store.count()
