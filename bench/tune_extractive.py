@@ -258,12 +258,13 @@ def main(argv=None) -> int:
     ap.add_argument("--grid", action="store_true",
                     help="also search the sentence-scoring weights (GRID) and report the best "
                          "point with its own model")
-    ap.add_argument("--write", action="store_true",
-                    help="write the fitted model into rag/confidence.py (the refit after a change "
-                         "to the answerer's features)")
-    ap.add_argument("--check", action="store_true",
-                    help="exit 1 unless the shipped confidence model is what the fit gives for "
-                         "the shipped sentence weights")
+    mode = ap.add_mutually_exclusive_group()    # a check that writes first always passes
+    mode.add_argument("--write", action="store_true",
+                      help="write the fitted model into rag/confidence.py (the refit after a "
+                           "change to the answerer's features)")
+    mode.add_argument("--check", action="store_true",
+                      help="exit 1 unless the shipped confidence model is what the fit gives "
+                           "for the shipped sentence weights")
     args = ap.parse_args(argv)
     rows = build_rows(args.qa, args.k)
     train, test = halves(rows)

@@ -302,7 +302,7 @@ def _index(plan: _Plan, store: Store, embedder: Embedder, settings: Settings,
         held = store.chunk_ids(got.source) if (rec is not None or resumed) else set()
         # Done are the chunks with their row too: a run killed between writing vectors and
         # their rows left vectors that must be written again, rows and all.
-        done = set(store.table.get_many(sorted(held))) if held else held
+        done = store.table.present(sorted(held)) if held else held
         st = path.stat()
         # Only HTML keeps its text: its offsets index the extracted text, not the file.
         record = dict(source=got.source, sha256=got.sha256, kind=got.kind, text=got.text,
@@ -421,7 +421,7 @@ def remove_sources(names: Sequence[str], settings: Settings, embedder: Embedder 
         _check_intact(root, live)
         work = copy_generation(root, live)
         try:
-            with Store(root, embedder.name, create=True, generation=work) as store:
+            with Store(root, embedder.name, create=True, generation=work, expect=0) as store:
                 removed = sum(store.remove_file(n) for n in names)
                 ensure_bm25(store, force=True)
             publish(root, work)

@@ -79,14 +79,20 @@ class ChunkTable:
             self._db.commit()
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Chunk]:
-        out: dict[str, Chunk] = {}
-        ids = list(ids)
+        return {r[0]: Chunk(*r) for r in self._rows(_COLS, ids)}
+
+    def present(self, ids: Sequence[str]) -> set[str]:
+        """Those of `ids` that have a row (ids only: no texts read)."""
+        return {r[0] for r in self._rows("id", ids)}
+
+    def _rows(self, cols: str, ids: Sequence[str]) -> list[tuple]:
+        ids, out = list(ids), []
         with self._lock:
             for i in range(0, len(ids), _PARAMS):
                 part = ids[i:i + _PARAMS]
-                out.update((r[0], Chunk(*r)) for r in self._db.execute(
-                    f"SELECT {_COLS} FROM chunks WHERE id IN ({', '.join('?' * len(part))})",
-                    part))
+                out += self._db.execute(
+                    f"SELECT {cols} FROM chunks WHERE id IN ({', '.join('?' * len(part))})",
+                    part).fetchall()
         return out
 
     def iter_chunks(self, batch: int = 2000) -> Iterator[Chunk]:

@@ -135,9 +135,12 @@ class Store:
 
     def __init__(self, path: Path, embedder_name: str, *, create: bool = False,
                  generation: Path | None = None, chroma_url: str | None = None,
-                 expect: int = 0):
+                 expect: int | None = None):
         self.path = Path(path)
-        self.expect = expect          # records a writer expects to add (sets Chroma's saves)
+        # Records a bulk writer expects to add: it sets when Chroma saves its HNSW index and
+        # makes it save on close (rag/hnswsync.py). None for a writer that only keeps books on
+        # a generation others may be reading (the live one): that leaves Chroma's files alone.
+        self.expect = expect
         self.embedder_name = embedder_name
         self.partial = False          # reading a first ingest that has not finished
         self._lease = None
@@ -196,17 +199,18 @@ class Store:
                 self.chunks = self._client.get_or_create_collection(
                     names["chunks"], metadata={"embedder": self.embedder_name},
                     configuration={"hnsw": {"space": "cosine"}}, **kw)
-                if not self.remote:     # a server keeps its index in memory across clients
+                # A server keeps its index in memory across clients: nothing to set there.
+                if not self.remote and self.expect is not None:
                     self._sync_every = hnswsync.set_threshold(
                         self.chunks, hnswsync.threshold_for(self.expect))
             else:
                 self.chunks = self._client.get_collection(names["chunks"], **kw)
             self.files = self._file_table(writable=create)
             self.table = self._chunk_table(writable=create)
-            self._writer = create and not self.remote
+            self._writer = create and not self.remote and self.expect is not None
             self._max_batch = _BATCH
             if create:
-                self._max_batch = max(_BATCH, min(self._client.get_max_batch_size(), 8 * _BATCH))
+                self._max_batch = min(self._client.get_max_batch_size(), 8 * _BATCH)
         except (StoreError, ServerError):
             raise
         except Exception as e:  # chromadb and sqlite raise many types for a damaged folder
@@ -251,13 +255,15 @@ class Store:
         """Release Chroma's client and the reader's lease (also done when garbage collected).
         A local writer first makes Chroma save its HNSW index (rag/hnswsync.py), so the next
         process to open the store has no log to replay."""
-        self._save()
-        fin = getattr(self, "_finalizer", None)
-        if fin is not None:
-            fin()
-        else:
-            _release([getattr(self, "_client", None), self._lease, getattr(self, "files", None),
-                      getattr(self, "table", None)])
+        try:
+            self._save()
+        finally:    # a second Ctrl-C during the save must not keep the client and the lease
+            fin = getattr(self, "_finalizer", None)
+            if fin is not None:
+                fin()
+            else:
+                _release([getattr(self, "_client", None), self._lease,
+                          getattr(self, "files", None), getattr(self, "table", None)])
 
     def _save(self) -> None:
         if getattr(self, "_writer", False):

@@ -31,7 +31,6 @@ def test_capital_of_france_is_not_answered_from_kabul(engine):
     a = engine.ask("What is the capital of France?")
     assert a.abstained, a.text
     assert a.abstain_reason in ("topic_missing", "predicate_missing")
-    assert "Kabul" not in a.text
 
 
 def test_answered_question_carries_no_reason_and_a_calibrated_confidence(engine):

@@ -29,6 +29,7 @@ def test_round_trip_lookup_by_id(tmp_path):
     assert table.newest_date() == "2021-08-12"
     table.delete([chunks[0].id])
     assert table.count() == 2 and chunks[0].id not in table.get_many([chunks[0].id])
+    assert table.present([c.id for c in chunks] + ["missing"]) == {chunks[1].id, chunks[2].id}
     table.close()
     reader = ChunkTable(tmp_path / "chunks.sqlite", writable=False)
     with pytest.raises(sqlite3.OperationalError):

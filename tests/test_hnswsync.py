@@ -110,3 +110,19 @@ def test_records_go_to_chroma_in_even_calls():
     assert _parts(5461, 5461) == [(0, 5461)] and _parts(0, 5461) == []
     spans = _parts(16_003, 5461)
     assert len(spans) == 3 and spans[-1][1] == 16_003
+
+
+def test_a_bookkeeping_writer_leaves_chromas_files_alone(tmp_path):
+    """A writer that passes no `expect` (ingest's bookkeeping on the live generation, which
+    running apps read) neither sets Chroma's save threshold nor pads the log to force a save on
+    close: that would rewrite the HNSW files in place under the readers."""
+    root = tmp_path / "s"
+    w = Store(root, "e", create=True)
+    w.add(_chunks(300), _vectors(300))
+    w.close()
+    gen = live_generation(root)
+    before = _log_state(gen)
+    assert before[0] - before[1] == 300          # the records sit in the log, unsaved
+    b = Store(root, "e", create=True, generation=gen)
+    b.close()
+    assert _log_state(gen) == before
