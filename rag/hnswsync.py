@@ -18,6 +18,7 @@ replay. A killed writer leaves at most one threshold's worth in the log, which C
 """
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from pathlib import Path
@@ -26,6 +27,8 @@ MIN_SYNC = 1000         # Chroma's default threshold
 MAX_SYNC = 50_000       # the log kept between saves: rows a reader of a killed ingest replays
 _PAD = 5000             # ids per delete call (Chroma's max batch here is 5,461)
 _PAD_ID = "rag-hnsw-sync-{}"    # never a chunk id (those are hex content hashes)
+
+log = logging.getLogger(__name__)
 
 
 def threshold_for(expected: int) -> int:
@@ -46,6 +49,9 @@ def set_threshold(collection, threshold: int, tries: int = 8) -> int | None:
             return threshold
         except Exception as e:      # chromadb raises InternalError for SQLite's SQLITE_BUSY
             if "locked" not in str(e) or attempt == tries - 1:
+                # Not fatal: Chroma keeps its threshold and `sync` pads to whatever it is.
+                log.warning("could not set Chroma's HNSW save threshold (%s: %s)",
+                            type(e).__name__, str(e)[:200])
                 return None
             time.sleep(0.05 * 2 ** attempt)
     return None

@@ -20,6 +20,7 @@ they read as they are, and the next writer migrates the copy it writes.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import threading
@@ -44,6 +45,7 @@ CHUNK_TABLE = "chunks.sqlite"
 # Chroma shares one System per folder in a process, counted by its clients; creating one
 # while another thread closes the last client of that folder races (KeyError inside chromadb).
 _CLIENTS = threading.RLock()
+log = logging.getLogger(__name__)
 # Records per Chroma call at most (its max batch size is 5461 here). Every call is a few SQLite
 # transactions, each rewriting the pages of Chroma's indexes that its records land on (chunk ids
 # are hashes, so they land all over), so fewer, larger calls write less.
@@ -270,8 +272,9 @@ class Store:
             self._writer = False
             try:
                 hnswsync.sync(self.chunks, self.data / "chroma", self._sync_every)
-            except Exception:   # not fatal: the records are in Chroma's log, which it replays
-                pass
+            except Exception as e:  # not fatal: the records are in Chroma's log, replayed
+                log.warning("Chroma's HNSW index was not saved on close (%s: %s); the next "
+                            "reader replays its log", type(e).__name__, str(e)[:200])
 
     def close_vectors(self) -> None:
         """Save and let go of a local store's Chroma side (the client and its in-memory HNSW

@@ -126,3 +126,12 @@ def test_a_bookkeeping_writer_leaves_chromas_files_alone(tmp_path):
     b = Store(root, "e", create=True, generation=gen)
     b.close()
     assert _log_state(gen) == before
+
+
+def test_a_threshold_chroma_refuses_is_logged_not_raised(caplog):
+    class Refusing:     # stands in for a chromadb version whose configuration rejects the key
+        def modify(self, configuration):
+            raise ValueError("unknown hnsw parameter sync_threshold")
+    with caplog.at_level("WARNING", logger="rag.hnswsync"):
+        assert hnswsync.set_threshold(Refusing(), 5000) is None
+    assert "save threshold" in caplog.text and "sync_threshold" in caplog.text
