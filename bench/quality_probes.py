@@ -20,7 +20,6 @@ usage: .venv/bin/python -m bench.quality_probes STORE [STORE...] [--half even|od
 """
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections import defaultdict
@@ -29,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.quality_scale import _rank, load_items, question_rows  # noqa: E402
+from bench.quality_scale import (engines, evidence_rank, load_items,  # noqa: E402
+                                 question_rows, study_parser)
 
 
 def _bm25(docs, **kw):
@@ -57,7 +57,7 @@ def probe(engine, rows) -> None:
     n = len(rows)
 
     def hit(tops):
-        return sum(1 for t, r in zip(tops, rows) if _rank(t[:5], r["spans"])) / n
+        return sum(1 for t, r in zip(tops, rows) if evidence_rank(t[:5], r["spans"])) / n
 
     fused = [rrf([r["bm"][:30], r["de"][:30]], 100, weights=(1.0, w)) for r in rows]
     engine_top = [rerank(r["q"], f, 10, emb, idf) for f, r in zip(fused, rows)]
@@ -84,7 +84,7 @@ def probe(engine, rows) -> None:
         arank = {keys[i]: rank for rank, (i, _) in enumerate(found, start=1)}
         src = r["spans"][0][0]
         ranks = [arank.get((c.source, c.article)) for c in chunks if c.source == src
-                 and _rank([(c, 0)], r["spans"])]
+                 and evidence_rank([(c, 0)], r["spans"])]
         gold_art.append(min([x for x in ranks if x] or [None], key=lambda x: x or 1e9))
         base = rrf([r["bm"][:100], r["de"][:30]], 130, weights=(1.0, w))
         for wa in fused_art:
@@ -115,7 +115,7 @@ def probe(engine, rows) -> None:
                 seen.add(owner[i])
                 lst.append((chunks[owner[i]], s))
         sent_lists.append(lst)
-    recall = sum(1 for lst, r in zip(sent_lists, rows) if _rank(lst[:30], r["spans"])) / n
+    recall = sum(1 for lst, r in zip(sent_lists, rows) if evidence_rank(lst[:30], r["spans"])) / n
     with_sent = [rerank(r["q"], rrf([r["bm"][:30], s[:30], r["de"][:30]], 10,
                                     weights=(1.0, 1.0, w)), 10, emb, idf)
                  for r, s in zip(rows, sent_lists)]
@@ -146,8 +146,8 @@ def probe(engine, rows) -> None:
 
     share = total = 0
     for r, t in zip(rows, engine_top):
-        gold = [c for c, _ in r["bm"] if _rank([(c, 0)], r["spans"])]
-        if _rank(t[:5], r["spans"]) or not gold:
+        gold = [c for c, _ in r["bm"] if evidence_rank([(c, 0)], r["spans"])]
+        if evidence_rank(t[:5], r["spans"]) or not gold:
             continue
         g = grams(gold[0].text)
         for c, _ in t[:5]:
@@ -174,7 +174,7 @@ def probe(engine, rows) -> None:
     ev, di, with_coh = [], [], []
     for r, f, t in zip(rows, fused, engine_top):
         for c, _ in f[:10]:
-            if _rank([(c, 0)], r["spans"]):
+            if evidence_rank([(c, 0)], r["spans"]):
                 ev.append(coherence(c))
             elif c.source.startswith("d"):
                 di.append(coherence(c))
@@ -186,18 +186,10 @@ def probe(engine, rows) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stores", nargs="+", type=Path)
-    ap.add_argument("--half", choices=("even", "odd"),
-                    help="only the even- (tuning) or odd-numbered (held-out) questions")
-    args = ap.parse_args(argv)
-    from rag.engine import Engine
-    from rag.settings import Settings
+    args = study_parser(__doc__).parse_args(argv)
     items, texts = load_items(args.half)
-    for store in args.stores:
-        with Engine(Settings.from_env(env={}, store=store, answerer="extractive")) as engine:
-            probe(engine, question_rows(engine, items, texts))
+    for engine in engines(args.stores):
+        probe(engine, question_rows(engine, items, texts))
     return 0
 
 

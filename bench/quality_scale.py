@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPTHS = (5, 10, 30, 100, 300)
 
 
-def _rank(ranked, spans) -> int | None:
+def evidence_rank(ranked, spans) -> int | None:
+    """1-based rank of the first (chunk, score) holding a gold evidence span, or None."""
     from eval.metrics import first_relevant_rank
     return first_relevant_rank([{"source": c.source, "start": c.start, "end": c.end}
                                 for c, _ in ranked], spans)
@@ -72,7 +73,7 @@ def bm25_variants(engine, rows):
         for r in rows:
             q = [t for t in tokens(r["q"]) if t in model.vocab_dict]
             ids, scores = model.retrieve([q], k=30, show_progress=False, n_threads=1)
-            rank = _rank([(chunks[int(i)], s) for i, s in zip(ids[0], scores[0]) if s > 0],
+            rank = evidence_rank([(chunks[int(i)], s) for i, s in zip(ids[0], scores[0]) if s > 0],
                          r["spans"])
             for n in hits:
                 hits[n] += bool(rank and rank <= n)
@@ -106,12 +107,12 @@ def study(engine, items, texts, bm25_params: bool) -> None:
     n = len(rows)
     print(f"{engine.settings.store}: {engine.stats()['chunks']} chunks, {n} questions")
     for name, key in (("BM25", "bm"), ("dense", "de")):
-        ranks = [_rank(r[key], r["spans"]) for r in rows]
+        ranks = [evidence_rank(r[key], r["spans"]) for r in rows]
         print(f"  evidence in {name:5s} top " + " / ".join(map(str, DEPTHS)) + ": "
               + " / ".join(f"{sum(1 for x in ranks if x and x <= d) / n:.3f}" for d in DEPTHS))
     w = engine.settings.dense_weight
     fused = [rrf([r["bm"][:30], r["de"][:30]], 30, weights=(1.0, w)) for r in rows]
-    franks = [_rank(f, r["spans"]) for f, r in zip(fused, rows)]
+    franks = [evidence_rank(f, r["spans"]) for f, r in zip(fused, rows)]
     print(f"  evidence in the fused top {RERANK_DEPTH} / 30: "
           f"{sum(1 for x in franks if x and x <= RERANK_DEPTH) / n:.3f} / "
           f"{sum(1 for x in franks if x) / n:.3f}")
@@ -123,7 +124,7 @@ def study(engine, items, texts, bm25_params: bool) -> None:
               "in the window, re-ranked out of the top 5": 0}
     held, near = {"distractor": 0, "bundled": 0}, 0
     for r, fr, top in zip(rows, franks, top5):
-        if _rank(top, r["spans"]):
+        if evidence_rank(top, r["spans"]):
             continue
         key = ("not among the 30 candidates" if not fr else
                "in the window, re-ranked out of the top 5" if fr <= RERANK_DEPTH else
@@ -138,29 +139,41 @@ def study(engine, items, texts, bm25_params: bool) -> None:
           + f"; their top-5 slots hold {held['distractor']} distractor and {held['bundled']} "
           f"bundled chunks, {near} near-copy pairs (term Jaccard >= 0.5)")
     for name, tops in runs.items():
-        ranks = [_rank(t, r["spans"]) for t, r in zip(tops, rows)]
+        ranks = [evidence_rank(t, r["spans"]) for t, r in zip(tops, rows)]
         print(f"  {name:38s} hit@5 {sum(1 for x in ranks if x) / n:.3f}  "
               f"MRR@5 {sum(1 / x for x in ranks if x) / n:.3f}")
     if bm25_params:
         bm25_variants(engine, rows)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
+def study_parser(doc: str, half: bool = True) -> argparse.ArgumentParser:
+    """The command line the quality-at-scale studies share: stores, and the half to score."""
+    ap = argparse.ArgumentParser(description=doc,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("stores", nargs="+", type=Path)
-    ap.add_argument("--half", choices=("even", "odd"),
-                    help="score only the even- (tuning) or odd-numbered (held-out) questions")
+    if half:
+        ap.add_argument("--half", choices=("even", "odd"),
+                        help="score only the even- (tuning) or odd-numbered (held-out) questions")
+    return ap
+
+
+def engines(stores):
+    """The extractive engine on each store, one at a time (a 1000x store's index is large)."""
+    from rag.engine import Engine
+    from rag.settings import Settings
+    for store in stores:
+        with Engine(Settings.from_env(env={}, store=store, answerer="extractive")) as engine:
+            yield engine
+
+
+def main(argv=None) -> int:
+    ap = study_parser(__doc__)
     ap.add_argument("--bm25-params", action="store_true",
                     help="also rebuild BM25 with other parameters (k1, b, BM25L, BM25+)")
     args = ap.parse_args(argv)
-    from rag.engine import Engine
-    from rag.settings import Settings
-
     items, texts = load_items(args.half)
-    for store in args.stores:
-        with Engine(Settings.from_env(env={}, store=store, answerer="extractive")) as engine:
-            study(engine, items, texts, args.bm25_params)
+    for engine in engines(args.stores):
+        study(engine, items, texts, args.bm25_params)
     return 0
 
 

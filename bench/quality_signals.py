@@ -20,7 +20,6 @@ README "Quality at scale, studied" has the results; none is the default.
 """
 from __future__ import annotations
 
-import argparse
 import re
 import statistics
 import sys
@@ -29,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.quality_scale import _rank, load_items, question_rows  # noqa: E402
+from bench.quality_scale import (engines, evidence_rank, load_items,  # noqa: E402
+                                 question_rows, study_parser)
 from rag import text as T  # noqa: E402
 
 WINDOW = 12          # terms: "within a few words" for the proximity signal
@@ -142,7 +142,7 @@ def signal_ranks(engine, rows, misses) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     for r in misses:
         deep = rrf([r["bm"][:100], r["de"][:100]], 100, weights=(1.0, w))
-        gold = _rank(deep, r["spans"])
+        gold = evidence_rank(deep, r["spans"])
         if not gold:
             continue
         q, bm = Question(r["q"], idf), {c.id: s for c, s in r["bm"]}
@@ -164,7 +164,7 @@ def signal_ranks(engine, rows, misses) -> dict[str, list[int]]:
 
 def _answers(rows, tops) -> int:
     """Misses with one of the question's answers (as a whole word) in a top-5 chunk."""
-    return sum(1 for r, t in zip(rows, tops) if not _rank(t[:5], r["spans"]) and any(
+    return sum(1 for r, t in zip(rows, tops) if not evidence_rank(t[:5], r["spans"]) and any(
         re.search(rf"(?<!\w){re.escape(a.lower())}(?!\w)", c.text.lower())
         for c, _ in t[:5] for a in r["answers"]))
 
@@ -177,7 +177,7 @@ def study(engine, items, texts, title: bool = False) -> dict:
         r["answers"], r["half"] = list(it.answers), half_of(it.id)
     idf, w, n = engine.parts.bm25.idf, engine.settings.dense_weight, len(rows)
     print(f"{engine.settings.store}: {engine.stats()['chunks']} chunks, {n} questions")
-    ceiling = {d: sum(1 for r in rows if _rank(rrf([r["bm"][:d], r["de"][:d]], d,
+    ceiling = {d: sum(1 for r in rows if evidence_rank(rrf([r["bm"][:d], r["de"][:d]], d,
                                                   weights=(1.0, w)), r["spans"])) / n
                for d in (30, 100)}
     print(f"  evidence in the fused top 30 (the ceiling of any re-rank) {ceiling[30]:.3f}, "
@@ -185,13 +185,13 @@ def study(engine, items, texts, title: bool = False) -> dict:
     results = {}
     for name, f in variants(engine).items():
         tops = [f(r, Question(r["q"], idf)) for r in rows]
-        hits = {h: [bool(_rank(t[:5], r["spans"])) for t, r in zip(tops, rows)
+        hits = {h: [bool(evidence_rank(t[:5], r["spans"])) for t, r in zip(tops, rows)
                     if h is None or r["half"] == h] for h in (None, "tune", "held")}
         results[name] = {h or "all": sum(v) / len(v) for h, v in hits.items()}
         print(f"  {name:46s} hit@5 {results[name]['all']:.3f}  tuning "
               f"{results[name]['tune']:.3f}  held out {results[name]['held']:.3f}", flush=True)
         if name.startswith("engine"):
-            misses = [r for t, r in zip(tops, rows) if not _rank(t[:5], r["spans"])]
+            misses = [r for t, r in zip(tops, rows) if not evidence_rank(t[:5], r["spans"])]
             ranks = signal_ranks(engine, rows, misses)
             print(f"  {len(misses)} misses, {len(next(iter(ranks.values()), []))} with the "
                   f"evidence in the fused top 100; {_answers(rows, tops)} hold an answer in "
@@ -206,18 +206,13 @@ def study(engine, items, texts, title: bool = False) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stores", nargs="+", type=Path)
+    ap = study_parser(__doc__, half=False)     # reports all, tuning and held-out halves itself
     ap.add_argument("--title", action="store_true",
                     help="also rebuild BM25 with the title indexed 0, 1 or 2 times")
     args = ap.parse_args(argv)
-    from rag.engine import Engine
-    from rag.settings import Settings
     items, texts = load_items(None)
-    for store in args.stores:
-        with Engine(Settings.from_env(env={}, store=store, answerer="extractive")) as engine:
-            study(engine, items, texts, args.title)
+    for engine in engines(args.stores):
+        study(engine, items, texts, args.title)
     return 0
 
 

@@ -3,7 +3,7 @@
 the tuning and the held-out half. Run by `bench.quality_signals --title`."""
 from __future__ import annotations
 
-from bench.quality_scale import _rank
+from bench.quality_scale import evidence_rank
 
 
 def title_weights(engine, rows, weights=(0, 1, 2)) -> dict[int, dict[str, float]]:
@@ -39,7 +39,7 @@ def title_weights(engine, rows, weights=(0, 1, 2)) -> dict[int, dict[str, float]
             bm = [(chunks[i], 1.0) for i in want if i in chunks]
             top = rerank(r["q"], rrf([bm, r["de"][:30]], 10, weights=(1.0, w)), 10, emb, idf)
             for h in ("all", r["half"]):
-                hits[h].append(bool(_rank(top[:5], r["spans"])))
+                hits[h].append(bool(evidence_rank(top[:5], r["spans"])))
         out[tw] = {h: sum(v) / len(v) for h, v in hits.items()}
         print(f"  BM25 with the title indexed {tw}x: hit@5 {out[tw]['all']:.3f}  tuning "
               f"{out[tw]['tune']:.3f}  held out {out[tw]['held']:.3f}", flush=True)

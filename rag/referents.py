@@ -282,8 +282,13 @@ def corpus_fit(search: Callable[[str, int], list], idf: Callable[[str], float] |
 # fit() runs for each candidate of each pronoun, and their searches return many of the same
 # chunks: split and tokenise a chunk's sentences once.
 @lru_cache(maxsize=2048)
+def _spans(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple(sentence_spans(text))
+
+
+@lru_cache(maxsize=2048)
 def _sentences(text: str) -> tuple[str, ...]:
-    return tuple(text[a:b] for a, b in sentence_spans(text))
+    return tuple(text[a:b] for a, b in _spans(text))
 
 
 @lru_cache(maxsize=2048)
@@ -291,7 +296,7 @@ def _subjects(text: str) -> tuple[str, ...]:
     """Per sentence, whom its subject pronoun stands for (rag.carry), or "": a sentence saying
     "He ..." three sentences after naming him is still about him."""
     from .carry import carried
-    return tuple(carried(text, sentence_spans(text)))
+    return tuple(carried(text, _spans(text)))
 
 
 @lru_cache(maxsize=8192)

@@ -3,7 +3,7 @@ claim, and on a real store its 'engine' row is the engine's own ranking, so the 
 compares against are measured against the real thing."""
 from __future__ import annotations
 
-from bench.quality_scale import _rank, load_items
+from bench.quality_scale import evidence_rank, load_items
 from bench.quality_signals import Question, best_sentence, coverage, crowded, proximity, study
 from rag import text as T
 from rag.types import Chunk
@@ -58,7 +58,7 @@ def test_the_engine_row_is_the_engines_ranking_and_the_title_row_rebuilds_bm25(e
     for it in items:
         q = engine.rewrite(it.question, list(it.history)) if it.history else it.question
         top = [(p.chunk, p.score) for p in engine.retrieve(q, 5)]
-        direct.append(bool(_rank(top, evidence_spans(it, texts))))
+        direct.append(bool(evidence_rank(top, evidence_spans(it, texts))))
     row = results["engine (fused top 10 re-ranked)"]
     assert row["all"] == sum(direct) / len(direct)
     out = capsys.readouterr().out

@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 import re
 
+from rag.news import show_date
+
 CITE = re.compile(r"\[(\d+)\]")
 ABSTAIN_TEXT = "The indexed articles do not say."
 ARTICLE_WINDOW = 40_000   # characters of a long document shown around the span
@@ -82,8 +84,7 @@ def copy_sources(answer) -> str:
     lines = []
     for p in answer.citations:
         c = p.chunk
-        from rag.news import show_date
-        when = f", {show_date(c.date)}" if getattr(c, "date", None) else ""
+        when = f", {show_date(c.date)}" if c.date else ""
         lines.append(f"[{p.n}] {c.title or c.source} ({c.source}{when})")
     if not lines:
         return ""
