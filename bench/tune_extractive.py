@@ -106,7 +106,7 @@ def candidates(rows, p: Params):
     """Per question: (feature vector or None, correct-if-answered, item)."""
     out = []
     for it, query, feats in rows:
-        if not feats or query is None or query.unknown >= C.OFF_TOPIC_GATE:
+        if not feats or query is None or C.off_topic(query):
             out.append((None, False, it))
             continue
         chosen, best, second = pick(feats, p)

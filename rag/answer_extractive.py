@@ -59,6 +59,7 @@ class Query:
     kind: str | None      # the answer type the wording asks for (rag.text.expected_type)
     unknown: float        # IDF-weighted share of the question's terms no article contains
     n_terms: int
+    related: float = 1.0  # the best embedding similarity of any candidate sentence to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +240,7 @@ def features(query: str, passages: Sequence[Passage], embedder,
         return q, []
     vecs = embedder.embed([query] + [r[1] for r in raw])
     dense = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
+    q = replace(q, related=float(dense.max()))
     return q, [Feature(n, sent, cov, ctx, float(d), typ, prior, kind is not None, pred, miss, mn,
                        near, counted, span)
                for (n, sent, cov, ctx, typ, prior, pred, miss, mn, near, counted, span), d

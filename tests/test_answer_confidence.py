@@ -24,6 +24,24 @@ def test_off_topic_question_abstains_and_says_why(engine):
     assert "abstain_reason" in schema("answer")["properties"]
 
 
+def test_a_question_no_sentence_is_like_is_off_topic_though_a_word_matches(engine):
+    # q257: "language" matches "the English-language government newspaper" and most of the
+    # question's words are known, so the word gate lets it through; no retrieved sentence is
+    # like it in meaning (best embedding similarity about 0.13), which the meaning gate catches.
+    a = engine.ask("Which programming language is best for beginners?")
+    assert a.abstained, a.text
+    assert a.abstain_reason == "off_topic"
+
+
+def test_the_meaning_gate_leaves_a_related_question_to_the_model():
+    q = Query(kind="number", unknown=0.0, n_terms=4, related=C.UNRELATED_GATE + 0.05)
+    assert not C.off_topic(q)
+    assert C.off_topic(Query(kind="number", unknown=0.0, n_terms=4, related=0.1))
+    d = C.decide(Query("number", 0.0, 4, related=0.1),
+                 _feature(coverage=0.9, predicate=1.0, near=0.9), 0.9, 0.3)
+    assert d.abstain and d.reason == "off_topic"
+
+
 def test_capital_of_france_is_not_answered_from_kabul(engine):
     # The issue's own example: the old answerer quoted "Kabul, the capital city of Afghanistan".
     # "France" occurs in the articles (a footnote), so this is not the off-topic gate: the answerer
