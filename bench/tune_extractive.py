@@ -21,8 +21,9 @@ at most --max-false-abstention of its answerable questions. The output's "confid
 rag/confidence.py holds (WEIGHTS, BIAS, THRESHOLD); "reproduces_shipped" says whether it does
 (up to the noise of the index build: see `reproduces`),
 `--write` puts the fit into rag/confidence.py (the refit after any change to the answerer's
-features or sentence choice), and `--check` exits 1 when they differ: a hand edit, or a change to the answerer without a refit, fails
-it (tests/test_tune_extractive.py runs the same check).
+features or sentence choice) unless the shipped model already reproduces it, and says which it
+did; `--check` exits 1 when they differ: a hand edit, or a change to the answerer without a
+refit, fails it (tests/test_tune_extractive.py runs the same check).
 
 `--grid` also searches the sentence weights (GRID), each point with its own model, and reports
 the best on the tuning half. It is a report, not what ships: the weights are shared with the
@@ -261,7 +262,8 @@ def main(argv=None) -> int:
     mode = ap.add_mutually_exclusive_group()    # a check that writes first always passes
     mode.add_argument("--write", action="store_true",
                       help="write the fitted model into rag/confidence.py (the refit after a "
-                           "change to the answerer's features)")
+                           "change to the answerer's features); the shipped model is kept when "
+                           "the refit is within the tolerance --check allows")
     mode.add_argument("--check", action="store_true",
                       help="exit 1 unless the shipped confidence model is what the fit gives "
                            "for the shipped sentence weights")
@@ -289,10 +291,25 @@ def main(argv=None) -> int:
                           "train": evaluate(candidates(train, p), w, b, t),
                           "held_out": evaluate(candidates(test, p), w, b, t)}
     print(json.dumps(report, indent=2))
-    if args.write and refit != shipped():
-        write_model(*refit)
-        print(f"wrote the refitted model into {CONFIDENCE_PY.relative_to(ROOT)}", file=sys.stderr)
+    if args.write:
+        print(write_if_moved(refit, same), file=sys.stderr)
     return 1 if args.check and not same else 0
+
+
+def write_if_moved(refit, same: bool, path: Path | None = None) -> str:
+    """--write: put `refit` into rag/confidence.py unless the shipped model already reproduces
+    it (`same`, the tolerance --check allows). A refit within the index build's noise differs
+    from the shipped one by a question's worth of threshold or a weight's last digit, and
+    rewriting the constants for that churns every refit commit and the eval baseline for
+    nothing. Returns what was done, for the user."""
+    path = path or CONFIDENCE_PY
+    name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    if same:
+        how = ("identical to it" if refit == shipped() else
+               "within the index build's noise of it (the tolerance --check allows)")
+        return f"kept the shipped model in {name}: the refit is {how}"
+    write_model(*refit, path=path)
+    return f"wrote the refitted model into {name}"
 
 
 CONFIDENCE_PY = ROOT / "rag" / "confidence.py"
