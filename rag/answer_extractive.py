@@ -198,6 +198,9 @@ def features(query: str, passages: Sequence[Passage], embedder,
     name_terms = {t for n in T.names(query) for t in T.terms(n)}
     pred_terms = q_terms - name_terms
     pred_total = sum(weights[t] for t in pred_terms)
+    # The asked predicate's head: its first word that is not a name ("released" in "When was
+    # Baradar released from Pakistani custody?"), which decides between two typed answers.
+    head = next((t for t in T.terms(asked) if t in pred_terms and t not in _ASK_TERMS), None)
     kind = T.expected_type(query)
     # A term no chunk contains gets the largest IDF there is, the IDF of a term that cannot
     # occur (""); uniform weights (no index) know of no unknown terms.
@@ -224,7 +227,8 @@ def features(query: str, passages: Sequence[Passage], embedder,
                 ctx = max(0.0, T.name_credit(around, names, weights) / total - cov)
                 spans = T.answer_spans(sent, kind, query)
                 typ = 1.0 if spans else 0.0
-                near, span = _near(sent, spans, q_terms, weights, set(T.terms(name)))
+                near, span = _near(sent, spans, q_terms, weights, set(T.terms(name)), pred_terms,
+                                   head)
                 near = near / total if kind else cov
                 counted = (_counted(sent, spans, counted_terms | pred_terms)
                            if counted_terms else typ)
@@ -247,21 +251,31 @@ def features(query: str, passages: Sequence[Passage], embedder,
                in zip(raw, dense)]
 
 
-NEAR_CHARS = 60     # about ten words either side of the typed answer
+NEAR_CHARS = 60
+_ASK_TERMS = frozenset(T.stem("date day month year time exact".split()))     # about ten words either side of the typed answer
 
 
 def _near(sent: str, spans, q_terms: set[str], weights: dict[str, float],
-          subject: set[str] = frozenset()) -> tuple[float, tuple[int, int] | None]:
-    """The most question weight found around any one typed answer in the sentence, and that
-    answer's span: "96" in "the 2008 assault on the Serena Hotel ..., and the 2017 truck bombing
-    that killed 96 people" is near the truck bombing, not the Serena Hotel."""
-    best, where = 0.0, None
+          subject: set[str] = frozenset(), pred_terms: set[str] = frozenset(),
+          head: str | None = None) -> tuple[float, tuple[int, int] | None]:
+    """The most question weight found around any one typed answer in the sentence (ten words
+    either side): "96" in "the 2008 assault on the Serena Hotel ..., and the 2017 truck bombing
+    that killed 96 people" is near the truck bombing, not the Serena Hotel. And the answer the
+    direct answer shows: the one whose own clause holds the predicate's head, then the most of
+    the predicate, then the most weight around it: "2018", not "2010", in "He was arrested in
+    2010 and held until 2018" for "When was he released from custody?" (rag.text.clause)."""
+    best, where, key = 0.0, None, (-1.0, -1.0, -1.0)
     for s, e in spans:
         text = sent[max(0, s - NEAR_CHARS):e + NEAR_CHARS]
         window = set(T.terms(text)) | T.phrased(text) | subject
         w = sum(weights[t] for t in T.matched(q_terms, window))
-        if where is None or w > best:
-            best, where = w, (s, e)
+        cs, ce = T.clause(sent, s, e)
+        part = sent[cs:ce]
+        tied = T.matched(pred_terms, set(T.terms(part)) | T.phrased(part))
+        best = max(best, w)
+        k = (1.0 if head in tied else 0.0, sum(weights[t] for t in tied), w)
+        if k > key:
+            where, key = (s, e), k
     return best, where
 
 

@@ -3,8 +3,10 @@
 "How many times did Atmar travel to Pakistan?" is answered "10 times [1]." and then the sentence
 that says so, with the same citation: a reader sees the answer without reading the paragraph,
 and the quote stays the evidence. Only for numbers, sums and years, which the text kit finds
-reliably in a sentence; a name or a date is left to the quote (a sentence holds several, and a
-wrong short answer above a right quote would mislead).
+reliably in a sentence, and for dates, where the date chosen is the one whose own clause holds
+the asked predicate ("held until 2018", not "arrested in 2010", for "when was he released?");
+a name is left to the quote (a sentence holds several, and a wrong short answer above a right
+quote would mislead).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import re
 
 from . import text as T
 
-KINDS = ("number", "money", "year")
+KINDS = ("number", "money", "year", "date")
 # Words that belong to the number itself: "4.5 million", "40 percent".
 _SCALE = frozenset("hundred thousand million billion trillion percent per cent %".split())
 # Units that answer "how long / how old / how far" ("two weeks", "900 kilometers").
@@ -20,6 +22,10 @@ _UNITS = frozenset(T.stem("""second minute hour day week month year decade kilom
 metre meter km""".split()))
 _WORD = re.compile(r"[\w%’'-]+")
 _MEASURE = re.compile(r"\bhow (?:long|old|far)\b", re.I)
+# A date is shown only for a question that opens by asking one: in "What device was off when
+# the attacker got in?" the date kind comes from a "when" inside it.
+_ASKS_DATE = re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?when\b|"
+                        r"\b(?:what|which)(?: exact)? (?:month|day|date)\b", re.I)
 
 
 def short_answer(sentence: str, span: tuple[int, int] | None, counted: set[str],
@@ -32,6 +38,8 @@ def short_answer(sentence: str, span: tuple[int, int] | None, counted: set[str],
         return ""
     s, e = span
     out = sentence[s:e]
+    if kind == "date":          # a weekday alone ("on Sunday") says less than the quote does
+        return out if out not in T.DAYS and _ASKS_DATE.search(question) else ""
     if kind != "number":                            # a year or a sum says what it is
         return out
     # A unit answers "how long / old / far", not "how much aid" ("three years").

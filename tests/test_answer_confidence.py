@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from rag import confidence as C
 from rag.answer_extractive import Feature, Query
 from rag.render import WHY, print_answer
@@ -40,6 +42,17 @@ def test_the_meaning_gate_leaves_a_related_question_to_the_model():
     d = C.decide(Query("number", 0.0, 4, related=0.1),
                  _feature(coverage=0.9, predicate=1.0, near=0.9), 0.9, 0.3)
     assert d.abstain and d.reason == "off_topic"
+
+
+@pytest.mark.parametrize("question", [
+    "In which city did Pakistan's intelligence service arrest Mullah Baradar in 2010?",
+    "Where in Pakistan was Mullah Baradar held during his detention?"])
+def test_a_place_question_is_not_answered_by_the_place_it_names(engine, question):
+    # q213, q013: the sentence ("arrested by Pakistan's intelligence service in 2010 and held
+    # until 2018") holds every word of the question but no place other than the one it names.
+    a = engine.ask(question)
+    assert a.abstained, a.text
+    assert a.abstain_reason == "type_missing"
 
 
 def test_capital_of_france_is_not_answered_from_kabul(engine):

@@ -53,3 +53,58 @@ def test_the_direct_answer_comes_first_and_the_quote_keeps_its_citation(engine):
 def test_a_name_question_gets_no_direct_answer(engine):
     a = engine.ask("Who is Mullah Abdul Ghani Baradar?")
     assert all(len(s.text) > 20 for s in a.sentences)
+
+
+def test_a_when_question_gets_the_date_tied_to_its_predicate(engine):
+    # "arrested in 2010 and held until 2018": the date in the clause of the asked predicate's
+    # head ("released"; "held until" says released), not the first date or the one beside
+    # "custody" (related to "arrested").
+    a = engine.ask("When was Mullah Baradar released from Pakistani custody?")
+    assert not a.abstained
+    assert a.text.startswith("2018 ["), a.text
+    a = engine.ask("In what year was Mullah Baradar arrested by Pakistan's intelligence service?")
+    assert a.text.startswith("2010 ["), a.text
+
+
+def test_a_date_is_shown_whole():
+    s = "Albares said on Friday, 12 December, that Spain will not recognise the Taliban."
+    assert _short(s, "On what date did Albares speak?") == "Friday, 12 December"
+    s = "A few weeks later, in early October 2021, Haniyeh called the Emirate again."
+    assert _short(s, "When did Haniyeh call?") == "early October 2021"
+    # A date word of the question does not hide the fuller date of the sentence.
+    s = "Muttaqi spoke in Tehran on 23 December 2023, before the vote."
+    assert _short(s, "What date in December 2023 did Muttaqi speak?") == "23 December 2023"
+
+
+def test_no_date_for_a_weekday_alone_or_a_when_inside_another_question():
+    assert _short("The embassy reopened on Sunday.", "When did the embassy reopen?") == ""
+    s = "The law, issued on 21 August 2024, tasks the enforcers with checks."
+    assert _short(s, "What device was broken when the attacker got in?") == ""
+
+
+def test_a_clause_ends_at_a_conjunction_but_not_inside_a_range():
+    def around(s, w):
+        i = s.index(w)
+        a, b = T.clause(s, i, i + len(w))
+        return s[a:b]
+    assert around("He was arrested in 2010 and held until 2018.", "2018") == "held until 2018."
+    assert around("Between 200 and 300 people were there.", "300") == \
+        "Between 200 and 300 people were there."
+    assert around("the 2008 assault on the Serena Hotel, and the 2017 truck bombing that killed "
+                  "96 people", "96") == "the 2017 truck bombing that killed 96 people"
+
+
+def test_the_asked_type_of_where_which_city_names_and_exact_dates():
+    assert T.expected_type("Where in Pakistan was Baradar held?") == "place"
+    assert T.expected_type("In which city did the talks take place?") == "place"
+    assert T.expected_type("On what exact date will Tehran host the meeting?") == "date"
+    assert T.expected_type("What were the names of the two professors?") == "name"
+    # A place the question names is not an answer to it; one it does not name is.
+    s = "He was arrested by Pakistan’s intelligence service in 2010 and held until 2018."
+    assert T.answer_spans(s, "place", "Where in Pakistan was Baradar held?") == []
+    s = "The Haqqani network, who Washington says are based in Pakistan’s North Waziristan region."
+    q = "Where does Washington say the Haqqani network is based?"
+    assert [s[a:b] for a, b in T.answer_spans(s, "place", q)] == ["Pakistan’s North Waziristan"]
+    s = "He attended several meetings inside the presidential palace."
+    assert [s[a:b] for a, b in T.answer_spans(s, "place", "Where did he meet?")] == \
+        ["inside the presidential palace"]

@@ -8,6 +8,7 @@ own copy of the rule. Everything works offline: the language data ships in rag/t
 from __future__ import annotations
 
 from .data import punkt
+from .clauses import clause
 from .kinds import YEAR, answer_spans, counted_words, expected_type
 from .related import matched, phrased, related, rephrase
 from .names import DAYS, HONORIFICS, MONTHS, NOT_NAMES, full_names, name_credit, name_groups, names
@@ -16,7 +17,7 @@ from .sentences import (ANSWER_HEADING_WORDS, first_sentence, is_heading, prose_
 from .words import (NUMBER_PATTERN, SEGMENT_STOP, content_terms, content_words, numbers, stem,
                     stopwords, terms, words)
 
-__all__ = ["punkt", "YEAR", "answer_spans", "counted_words", "expected_type", "DAYS", "HONORIFICS", "MONTHS", "NOT_NAMES", "full_names",
+__all__ = ["clause", "punkt", "YEAR", "answer_spans", "counted_words", "expected_type", "DAYS", "HONORIFICS", "MONTHS", "NOT_NAMES", "full_names",
            "name_credit", "name_groups", "names", "ANSWER_HEADING_WORDS", "first_sentence",
            "is_heading", "prose_sentences", "sentence_spans", "NUMBER_PATTERN", "SEGMENT_STOP",
            "content_terms", "content_words", "numbers", "stem", "stopwords", "terms", "words", "matched", "phrased", "related", "rephrase"]

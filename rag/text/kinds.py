@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 
-from .names import DAYS, MONTHS, full_names
+from .names import DAYS, MONTHS, full_names, names
 from .words import NUMBER_PATTERN, words
 
 YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _NUMBER = re.compile(rf"\b{NUMBER_PATTERN}\b|\b(?:one|two|three|four|five|six|seven|eight|nine|"
                      r"ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|"
                      r"billion|dozens?)\b", re.I)
-_DATE = re.compile(rf"\b(?:{'|'.join(MONTHS)})\b|{YEAR.pattern}|\b(?:{'|'.join(DAYS)})\b")
+# A date as written, whole: "Friday, 12 December", "December 22", "early October 2021",
+# "8 December 2023", "February 2011", a year, or a weekday alone.
+_DATE = re.compile(
+    rf"\b(?:(?:{'|'.join(DAYS)}),?\s+)?(?:(?:early|mid|late)[\s-]+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?"
+    rf"(?:{'|'.join(MONTHS)})\b(?:\s+\d{{1,2}}(?:st|nd|rd|th)?\b)?(?:,?\s+(?:1[89]|20)\d\d\b)?"
+    rf"|{YEAR.pattern}|\b(?:{'|'.join(DAYS)})\b")
 _MONEY = re.compile(rf"[$€£]\s?{NUMBER_PATTERN}\s?(?:[mbk]n?\b|million|billion|thousand)?|"
                     rf"\b{NUMBER_PATTERN}\s?(?:million|billion|thousand)?\s?"
                     r"(?:dollars|afghanis|euros|rupees)\b", re.I)
@@ -29,14 +34,48 @@ def expected_type(question: str) -> str | None:
     if re.search(r"\bhow (many|much|long|old|far)\b|\bwhat (number|percentage|share|amount)\b|"
                  r"\bwhat (?:was|is) the (?:number|amount|size|bounty|age|death toll)\b", q):
         return "number"
-    if re.search(r"\bwhen\b|\bwhat (month|day|date)\b|\bwhich (month|day|date)\b|\bon what date\b", q):
+    if re.search(r"\bwhen\b|\b(?:what|which)(?: exact)? (month|day|date)\b", q):
         return "date"
-    if re.search(r"\bwho\b|\bwhose\b|\bwhat is the name\b|\bwhat was the name\b|\bnamed?\b", q):
+    if re.search(r"\bwho\b|\bwhose\b|\bwhat (?:is|was|are|were) the names?\b|\bnamed?\b", q):
         return "name"
+    if re.search(rf"\bwhere\b|\b(?:what|which) (?:{_PLACES})\b", q):
+        return "place"
     return None
 
 
+# What a "which ..." question asks for when it asks for a place.
+_PLACES = r"cit(?:y|ies)|countr(?:y|ies)|provinces?|districts?|towns?|villages?|regions?|areas?|neighbou?rhoods?"
+
+
+# A place said in common words: "inside the presidential palace", "at a military base".
+_PLACE_NOUN = re.compile(r"\b(?:in|at|inside|into|to|from|near|outside)\s+(?:(?:the|a|an|his|her|their|its)\s+)?"
+                         r"(?:[\w-]+\s+){0,2}(?:palace|city|province|district|village|capital|"
+                         r"region|border|camp|prison|jail|house|home|embassy|office|mosque|hotel|"
+                         r"base|compound|airport|port|island|coast)\b", re.I)
+
+
+def _places(text: str) -> list[tuple[str, int, int]]:
+    """Places: capitalised names, of one word too ("Qatar"), but not the word that opens the
+    sentence, nor a month or a weekday; and places said in common words."""
+    out, pos = [], 0
+    for n in names(text):
+        parts = n.split()
+        i = text.find(parts[0], pos)
+        if i < 0:
+            continue
+        j = text.find(parts[-1], i)
+        e = j + len(parts[-1]) if j >= 0 else i + len(parts[0])
+        pos = e
+        if (i == 0 and len(parts) == 1 and "-" not in n) or n in MONTHS or n in DAYS:
+            continue
+        out.append((text[i:e], i, e))
+    out += [(m.group(0), m.start(), m.end()) for m in _PLACE_NOUN.finditer(text)]
+    return out
+
+
 def _found(kind: str, text: str) -> list[tuple[str, int, int]]:
+    if kind == "place":
+        return _places(text)
     if kind == "name":
         out, pos = [], 0
         for n in full_names(text):
@@ -58,7 +97,7 @@ def answer_spans(sentence: str, kind: str | None, question: str = "") -> list[tu
     for m, s, e in _found(kind, sentence):
         if m.lower() in asked:
             continue
-        if kind == "name" and set(words(m)) <= qwords:
+        if kind in ("name", "place") and set(words(m)) <= qwords:
             continue
         if kind == "number" and YEAR.fullmatch(m):   # "how many" is rarely answered by a year
             continue
