@@ -108,3 +108,14 @@ def test_the_asked_type_of_where_which_city_names_and_exact_dates():
     s = "He attended several meetings inside the presidential palace."
     assert [s[a:b] for a, b in T.answer_spans(s, "place", "Where did he meet?")] == \
         ["inside the presidential palace"]
+
+
+def test_a_count_is_not_a_day_of_the_month_nor_a_figure_of_another_year():
+    s = "Kabir went to Doha to attend the funeral on 4 August, and left on August 5 with two aides."
+    q = "How many officials attended the funeral?"
+    assert [s[a:b] for a, b in T.answer_spans(s, "number", q)] == ["two"]
+    s = ("The network is accused of the 2008 assault on the Serena Hotel in Kabul, the 2012 attack "
+         "on a US base in Khost, and the 2017 truck bombing that killed 96 people in Kabul.")
+    assert T.answer_spans(s, "number", "How many US soldiers died in the 2012 attack?") == []
+    assert [s[a:b] for a, b in T.answer_spans(
+        s, "number", "How many people died in the 2017 truck bombing?")] == ["96"]

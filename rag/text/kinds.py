@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .clauses import clause
 from .names import DAYS, MONTHS, full_names, names
 from .words import NUMBER_PATTERN, words
 
@@ -93,16 +94,32 @@ def answer_spans(sentence: str, kind: str | None, question: str = "") -> list[tu
         return []
     asked = {m.lower() for m, _, _ in _found(kind, question)}
     qwords = set(words(question))
+    years = set(YEAR.findall(question)) if kind in ("number", "money") else set()
     out = []
     for m, s, e in _found(kind, sentence):
         if m.lower() in asked:
             continue
         if kind in ("name", "place") and set(words(m)) <= qwords:
             continue
-        if kind == "number" and YEAR.fullmatch(m):   # "how many" is rarely answered by a year
+        if kind == "number" and (YEAR.fullmatch(m) or _DAY_OF_MONTH.match(sentence, e)
+                                 or _MONTH_BEFORE.search(sentence, 0, s)):
+            continue        # "how many" is rarely answered by a year, never by "4 August"
+        if years and _other_year(sentence, s, e, years):
             continue
         out.append((s, e))
     return out
+
+
+_DAY_OF_MONTH = re.compile(rf"\s+(?:{'|'.join(MONTHS)})\b")
+_MONTH_BEFORE = re.compile(rf"\b(?:{'|'.join(MONTHS)})\s+$")
+
+
+def _other_year(sentence: str, s: int, e: int, years: set[str]) -> bool:
+    """The figure's own clause is dated to another year than the question's: "96" in "..., and
+    the 2017 truck bombing that killed 96 people" does not count the 2008 assault's dead."""
+    a, b = clause(sentence, s, e)
+    said = set(YEAR.findall(sentence[a:b]))
+    return bool(said) and not said & years
 
 
 _COUNTED = re.compile(r"\bhow many((?:\s+[\w'’-]+){1,3})", re.I)
