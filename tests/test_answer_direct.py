@@ -119,3 +119,13 @@ def test_a_count_is_not_a_day_of_the_month_nor_a_figure_of_another_year():
     assert T.answer_spans(s, "number", "How many US soldiers died in the 2012 attack?") == []
     assert [s[a:b] for a, b in T.answer_spans(
         s, "number", "How many people died in the 2017 truck bombing?")] == ["96"]
+
+
+def test_a_number_joined_to_a_word_counts_only_what_is_asked():
+    # "five-star" counts no one: q224 was answered from the Serena Hotel's "five-star".
+    s = "the 2008 assault on the five-star Serena Hotel in Kabul"
+    assert T.answer_spans(s, "number", "How many people died in the 2008 assault?") == []
+    assert T.answer_spans("A 21-member jirga met.", "number",
+                          "How many members did the jirga have?") == [(2, 4)]
+    assert T.answer_spans("another three-day jirga was held", "number",
+                          "How long did the jirga last?") == [(8, 13)]

@@ -106,8 +106,29 @@ def answer_spans(sentence: str, kind: str | None, question: str = "") -> list[tu
             continue        # "how many" is rarely answered by a year, never by "4 August"
         if years and _other_year(sentence, s, e, years):
             continue
+        if kind == "number" and _adjective(sentence, e, question):
+            continue
         out.append((s, e))
     return out
+
+
+_HYPHENED = re.compile(r"-([A-Za-z]+)")
+_MEASURE = re.compile(r"\bhow (?:long|old|far)\b", re.I)
+_UNIT_WORDS = frozenset("""second minute hour day week month year decade kilometre kilometer
+mile metre meter km""".split())
+
+
+def _adjective(sentence: str, e: int, question: str) -> bool:
+    """A number joined to a word that is neither asked about nor a unit of a "how long" question:
+    "five" in "the five-star Serena Hotel" counts no one ("21-member" does for "how many
+    members", "three-day" for "how long")."""
+    m = _HYPHENED.match(sentence, e)
+    if not m:
+        return False
+    w = m.group(1).lower()
+    asked = set(words(question))
+    return not (w in asked or w.rstrip("s") in asked or any(a.rstrip("s") == w for a in asked)
+                or (_MEASURE.search(question) and w.rstrip("s") in _UNIT_WORDS))
 
 
 _DAY_OF_MONTH = re.compile(rf"\s+(?:{'|'.join(MONTHS)})\b")
