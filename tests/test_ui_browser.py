@@ -252,14 +252,43 @@ def test_filters_in_the_side_panel_limit_the_sources_and_say_so(page, tmp_path):
 def test_the_copy_button_copies_the_answer_as_a_reader_sees_it_with_its_sources(page, app):
     """Gradio's copy button copies a message's raw value: our markup (links, spans, Markdown
     escapes). The clipboard gets the text a reader sees, its [n] markers, and the sources."""
-    import re
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    _check_copies(page, "navigator.clipboard.readText()")
+
+
+def test_the_copy_button_without_the_clipboard_api_copies_the_same(browser, app, request):
+    """Served over plain http to another machine, a page has no navigator.clipboard (it is for
+    secure origins only) and Gradio copies through a hidden textarea and execCommand('copy'):
+    the clipboard must get the same plain text and sources, not the markup."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"])
+    # As on an insecure origin: no clipboard API before any of the page's code runs; the test
+    # keeps a handle on it to read what the fallback put on the clipboard.
+    ctx.add_init_script("window.__clipboard = navigator.clipboard;"
+                        " delete Navigator.prototype.clipboard;")
+    pg = ctx.new_page()
+    try:
+        pg.goto(app[0], wait_until="load")
+        pg.wait_for_selector("#question textarea", timeout=30_000)
+        assert pg.evaluate("!('clipboard' in Navigator.prototype) && !!window.__clipboard")
+        pg.evaluate("window.__clipboard.writeText('')")     # nothing left from another test
+        _check_copies(pg, "window.__clipboard.readText()")
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        ctx.close()
+
+
+def _check_copies(page, read: str) -> None:
+    """Copy an answer and the conversation with Gradio's buttons; `read`: the script that
+    returns what the clipboard holds."""
+    import re
     bot = ask(page, ATMAR)
     shown = bot.inner_text()
     bot.hover()
     chat = page.locator("#chat")
     chat.get_by_role("button", name="Copy message", exact=True).last.click()
-    copied = page.evaluate("navigator.clipboard.readText()")
+    copied = page.evaluate(read)
     assert copied and not re.search(r"[<>\\]|rag-|&[a-z#0-9]+;", copied), copied
     assert re.search(r"times \[\d\]", copied) and "answered by" not in copied
     body, _, sources = copied.partition("\n\nSources:\n")
@@ -269,5 +298,5 @@ def test_the_copy_button_copies_the_answer_as_a_reader_sees_it_with_its_sources(
                       for n in ns), sources
     # ...and "Copy conversation" likewise: the question, then the answer as read.
     chat.get_by_role("button", name="Copy conversation", exact=True).click()
-    whole = page.evaluate("navigator.clipboard.readText()")
+    whole = page.evaluate(read)
     assert ATMAR in whole and body in whole and not re.search(r"[<>\\]|rag-", whole), whole

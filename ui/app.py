@@ -41,6 +41,27 @@ PAGE_JS = r"""
     return doc.body.textContent.replace(/\\([\\`*_\[\]{}#|~])/g, '$1')
       .replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
   };
+  // Served over plain http to another machine, a page has no clipboard API (secure origins
+  // only): Gradio then copies a message's markup through a hidden textarea, and its "Copy
+  // conversation" does nothing. Both go through this stand-in instead, which copies the way
+  // Gradio's fallback does (execCommand, inside the click that asked for it).
+  if (!('clipboard' in navigator)) {
+    const viaCommand = async (text) => {
+      const box = document.createElement('textarea');
+      box.value = text;
+      box.style.position = 'fixed';
+      box.style.left = '-999999px';
+      document.body.prepend(box);
+      box.select();
+      try {
+        if (!document.execCommand('copy')) throw new Error('the browser refused to copy');
+      } finally {
+        box.remove();
+      }
+    };
+    Object.defineProperty(navigator, 'clipboard', {configurable: true,
+                                                   value: {writeText: viaCommand}});
+  }
   if (navigator.clipboard && navigator.clipboard.writeText) {
     const write = navigator.clipboard.writeText.bind(navigator.clipboard);
     navigator.clipboard.writeText = (text) => write(plain(text));
