@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -158,17 +159,54 @@ def new_generation(root: Path, parent: str = FRESH) -> Path:
 def copy_generation(root: Path, source: Path) -> Path:
     """A building copy of `source`. Copied under a temporary name first, so a kill mid-copy
     never leaves a half-copied folder that looks resumable. Safe while readers use `source`:
-    they do not write to the files copied (beyond Chroma's start-up bookkeeping row)."""
+    each SQLite file is copied as last committed (`_copy_file`)."""
     root = Path(root)
     tmp = root / f".tmp-{uuid.uuid4().hex[:8]}"
     # bm25/ is not copied: every writer that publishes rebuilds it from the chunk table (and a
     # reader of a copy without it rebuilds it too), so copying it only adds bytes written.
-    skip = shutil.ignore_patterns(READERS, RETIRED, BUILDING, "*.old", ".bm25-*", "bm25")
-    shutil.copytree(source, tmp, ignore=skip)
+    # A rollback journal belongs to a write in progress in `source`, never to the copy.
+    skip = shutil.ignore_patterns(READERS, RETIRED, BUILDING, "*.old", ".bm25-*", "bm25",
+                                  "*-journal")
+    try:
+        shutil.copytree(source, tmp, ignore=skip, copy_function=_copy_file)
+    except sqlite3.Error as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise StoreError(f"the index at {root} could not be copied for the change: a process "
+                         f"kept a commit to it under way for over {COPY_WAIT:g} s ({e}). "
+                         f"Nothing was changed. Run the command again.") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     (tmp / BUILDING).write_text(source.name)
     folder = root / f"g-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
     os.replace(tmp, folder)
     return folder
+
+
+# How long a copy waits for a commit in progress on the generation it copies (SQLite's busy
+# timeout): readers write too (Chroma's start-up row, a log purge), each for milliseconds.
+COPY_WAIT = 60.0
+
+
+def _copy_file(src: str, dst: str) -> str:
+    """Copy a file; a SQLite database under a read transaction on it. Readers of a live
+    generation write its chroma.sqlite3 (every Chroma client's start-up writes a row), and a
+    plain copy taken meanwhile took that write's rollback journal along (17 of 60 copies while
+    two other processes opened the live generation in a loop): a hot journal for the copy's
+    first client to roll back, or, when the write commits between the copy's listing and its
+    copying of the journal, a failed copy. Holding a read lock, the database file holds only
+    what was committed (a writer needs the exclusive lock to change it, and waits for the copy,
+    Chroma for up to its busy timeout), so the journal is not copied."""
+    if not src.endswith((".sqlite", ".sqlite3")):
+        return shutil.copy2(src, dst)
+    # Read-write, not mode=ro: a hot journal a killed writer left is rolled back first.
+    db = sqlite3.connect(src, timeout=COPY_WAIT)
+    try:
+        db.execute("BEGIN")
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()    # takes the read lock
+        return shutil.copy2(src, dst)
+    finally:
+        db.close()
 
 
 def resumable(root: Path, parent: str) -> Path | None:
