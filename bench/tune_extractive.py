@@ -72,7 +72,7 @@ class _Seen:
         self.answerer, self.name, self.last = answerer, answerer.name, None
 
     def stream(self, question, passages, *, rewritten=None):
-        self.last = (rewritten or question, list(passages))
+        self.last = (rewritten or question, list(passages), question)
         yield from self.answerer.stream(question, passages, rewritten=rewritten)
 
 
@@ -89,8 +89,8 @@ def prepare(settings: Settings, items, k: int):
         for it in items:
             seen.last = None
             engine.ask(it.question, k=k, history=list(it.history) or None)
-            asked, passages = seen.last if seen.last else (it.question, [])
-            rows.append((it, *features(asked, passages, ans.embedder, ans.idf)))
+            asked, passages, own = seen.last if seen.last else (it.question, [], it.question)
+            rows.append((it, *features(asked, passages, ans.embedder, ans.idf, own=own)))
     finally:
         engine.close()
         base.close()

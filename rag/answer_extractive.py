@@ -117,7 +117,7 @@ class ExtractiveAnswerer:
                rewritten: str | None = None) -> Answer:
         t0 = time.perf_counter()
         asked = rewritten or question
-        query, feats = features(asked, passages, self.embedder, self.idf)
+        query, feats = features(asked, passages, self.embedder, self.idf, own=question)
         chosen, decision = choose(query, feats, self.params)
         base = dict(question=question, passages=tuple(passages), rewritten=rewritten,
                     answerer=self.name, confidence=round(float(decision.confidence), 4),
@@ -182,16 +182,17 @@ def _uniform(term: str) -> float:
     return 1.0
 
 
-def features(query: str, passages: Sequence[Passage], embedder,
-             idf: Callable[[str], float]) -> tuple[Query | None, list[Feature]]:
+def features(query: str, passages: Sequence[Passage], embedder, idf: Callable[[str], float],
+             own: str | None = None) -> tuple[Query | None, list[Feature]]:
     q_terms = set(T.terms(T.rephrase(query)))
     if not q_terms:
         return None, []
     # A follow-up's rewrite may end in the last question's words, "(Afghans rescued boat
     # capsized Rhodes)" (rag.condense): they say which story, not what is asked, so they count
-    # at half weight, as the title and the previous sentence do.
+    # at half weight, as the title and the previous sentence do. `own`, the question as the
+    # user typed it: a "(...)" of theirs is what they ask, never carried words.
     asked, carried_words = split_context(query)
-    soft = set(T.terms(carried_words)) - set(T.terms(asked))
+    soft = set(T.terms(carried_words)) - set(T.terms(asked)) - set(T.terms(own or ""))
     weights = {t: idf(t) * (0.5 if t in soft else 1.0) for t in q_terms}
     total = sum(weights.values()) or 1.0
     names = T.name_groups(query)

@@ -4,11 +4,14 @@ News names a person in full once and then goes on with "he": "Mullah Abdul Ghani
 of the founders of the Taliban ... He was arrested by Pakistan's intelligence service in 2010
 and held until 2018." The second sentence answers "When was Baradar arrested?" but does not name
 him, so a scorer that reads sentences one at a time misses it. `carried` finds, for each
-sentence whose subject is a pronoun (he/she/his/her, also after an opening phrase: "This time,
-he spoke to Muttaqi"), the person the nearest preceding sentence of the same passage names
-first, or carries itself (a chain of "He ..." sentences keeps its subject); they/their carry an
-organisation. The preceding text may lie in another retrieved passage of the same article that
-ends where this one begins (chunks overlap), so a passage opening with "He" is not left alone.
+sentence whose subject is a pronoun (he/she/they/it, also after opening phrases: "This time, he
+spoke to Muttaqi", "Then, in 2016, he left"), the person named in its own opening phrase
+("According to Muttaqi, he ..."), else the one the nearest preceding sentence of the same passage
+names first, or carries itself (a chain of "He ..." sentences keeps its subject); they/it carry
+an organisation. A possessive is not a subject: "Her husband was killed" is not about her, and
+a "he" after it means the husband, whom no name gives. The preceding text may lie in another
+retrieved passage of the same article that ends where this one begins (chunks overlap), so a
+passage opening with "He" is not left alone.
 
 The answerer credits the sentence with the carried name's terms (rag.answer_extractive); the
 citation still points at the sentence itself, which holds the answer.
@@ -22,22 +25,32 @@ from typing import Sequence
 from .referents import ORG, OTHER, PERSON, entities_of
 from .types import Passage
 
-# A pronoun as the sentence's subject: first, after a connective, or after a short opening
-# phrase ending in a comma ("This time, he ...", "In 2016, she ...").
-_SUBJECT = re.compile(r"^\W*(?:(?:but|and|so|yet|then|later|now|still|instead|however|meanwhile|"
-                      r"there)\s*,?\s+|[^,.;:“”\"]{1,40},\s+)?(he|she|his|her|they|their|it|its|"
+# A pronoun as the sentence's subject: first, or after connectives and short opening phrases
+# ending in a comma, one or several ("This time, he ...", "Then, in 2016, he left."); a clause
+# that opens with a personal pronoun is the sentence's own ("He arrived, and they left").
+_OPENING = (r"(?:but|and|so|yet|then|later|now|still|instead|however|meanwhile|there)\s*,?\s+"
+            r"|(?!(?:he|she|they|it|we|i|you)\b)[^,.;:“”\"]{1,40},\s+")
+_SUBJECT = re.compile(r"^\W*((?:" + _OPENING + r"){0,3})(he|she|his|her|they|their|it|its|"
                       r"this|these|that|those)\b", re.I)
 _THING = (ORG, OTHER)
 _KIND = {"he": (PERSON,), "she": (PERSON,), "his": (PERSON,), "her": (PERSON,), "they": _THING,
          "their": _THING, "it": _THING, "its": _THING, "this": _THING, "these": _THING,
          "that": _THING, "those": _THING}
+# A possessive names whose something is ("Her husband was killed"), not who acts: the sentence
+# is not about that person as its subject, so it is credited with no one.
+_POSSESSIVE = frozenset({"his", "her", "their", "its"})
+# ... and when that something is a person, a following "he"/"she" means them, not the possessor.
+_RELATIVE = re.compile(r"(?:his|her|their)\s+(?:\w+\s+)?(?:husband|wife|son|daughter|father|"
+                       r"mother|brother|sister|uncle|aunt|cousin|nephew|niece|child|children|"
+                       r"family|deputy|aide|spokesman|spokeswoman|successor|predecessor|friend|"
+                       r"lawyer|guard|bodyguard)s?\b", re.I)
 LOOK_BACK = 2        # sentences searched for the name; beyond that the referent is a guess
 
 
 def subject_pronoun(sentence: str) -> str | None:
-    """The pronoun that is the sentence's subject, lower-cased, or None."""
+    """The pronoun that opens the sentence (after any opening phrase), lower-cased, or None."""
     m = _SUBJECT.match(sentence)
-    return m.group(1).lower() if m else None
+    return m.group(2).lower() if m else None
 
 
 def carried(text: str, spans: Sequence[tuple[int, int]], before: str = "") -> list[str]:
@@ -46,20 +59,33 @@ def carried(text: str, spans: Sequence[tuple[int, int]], before: str = "") -> li
     `before`: the article text just before `text` (from an overlapping passage), consulted for
     the first sentences."""
     sents = [text[s:e] for s, e in spans]
+    # topic: whom the pronoun stands for, passed down a chain of pronoun sentences, possessive
+    # ones included ("His activities were ... He had strong ties ..."); out: the subject only.
+    topic: list[str] = []
     out: list[str] = []
     for i, sent in enumerate(sents):
-        pron = subject_pronoun(sent)
+        m = _SUBJECT.match(sent)
+        pron = m.group(2).lower() if m else None
         name = ""
         if pron:
             kind = _KIND[pron]
+            # "According to Muttaqi, he ...": a name in the opening phrase is the one meant.
+            name = _named(m.group(1), kind) if m.group(1) else ""
             for j in range(i - 1, max(-1, i - 1 - LOOK_BACK), -1):
-                name = _carried_by(sents[j], out[j], kind)
-                if name:
+                if name or _introduces_person(sents[j], kind):
                     break
-            if not name and i < LOOK_BACK and before:
+                name = _carried_by(sents[j], topic[j], kind)
+            if not name and i < LOOK_BACK and before and \
+                    not any(_introduces_person(s, kind) for s in sents[:i]):
                 name = _named(_last_sentence(before), kind)
-        out.append(name)
+        topic.append(name)
+        out.append("" if pron in _POSSESSIVE else name)
     return out
+
+
+def _introduces_person(sent: str, kind: tuple[str, ...]) -> bool:
+    """`sent` opens on "Her husband ...", whom a following "he" stands for, but who has no name."""
+    return kind == (PERSON,) and bool(_RELATIVE.match(sent.lstrip("“\"‘ ")))
 
 
 def _carried_by(sent: str, its_own: str, kind: tuple[str, ...]) -> str:

@@ -240,3 +240,28 @@ def test_rewrite_ok_scores_what_the_system_searched_for(tmp_path):
     assert rewrite_ok({"rewritten": "When was Pakistan released?"}, item) is False
     from dataclasses import replace
     assert rewrite_ok({"rewritten": "x"}, replace(item, refers_to=())) is None
+
+
+
+
+def test_a_user_s_own_parenthesis_is_not_weighed_as_carried_words(embedder):
+    """The half weight is for the words a rewrite appends; a question the user ends in "(...)"
+    themselves is asked whole, as if the brackets were not there. Before, split_context took
+    the user's "(Baradar Pakistan intelligence service)" for carried words and halved them, and
+    the sentence holding them lost to one that holds only the words before the brackets."""
+    from rag.answer_extractive import ExtractiveAnswerer
+    from rag.condense import split_context
+    from rag.types import Chunk, Passage
+    text = ("Baradar was held by Pakistan’s intelligence service from 2010. "
+            "The commander was arrested in 2012.")
+    passages = [Passage(1, Chunk.make("a.txt", "Taliban", 0, text, 0, len(text)), 1.0)]
+    answerer = ExtractiveAnswerer(embedder)
+    asked = "When was the commander arrested (Baradar Pakistan intelligence service)"
+    assert split_context(asked)[1] == "Baradar Pakistan intelligence service"
+    own = answerer.answer(asked, passages)
+    plain = answerer.answer(asked.replace("(", "").replace(")", ""), passages)
+    assert own.sentences[0].text == plain.sentences[0].text
+    assert own.sentences[0].text.startswith("Baradar was held")
+    # The same words appended by a rewrite count at half weight: they say which story.
+    rewrite = answerer.answer("When was he arrested", passages, rewritten=asked)
+    assert rewrite.sentences[0].text == "The commander was arrested in 2012."
