@@ -28,8 +28,10 @@ import numpy as np
 from . import text as T
 from .answer import ABSTAIN_TEXT
 from .carry import carried, preceding_text
+from .referents import PLACE, entities_of
 from .citations import verify
 from .condense import split_context
+from .timescope import date_words
 from .confidence import THRESHOLD, Decision, decide
 from .direct import KINDS as DIRECT_KINDS, short_answer
 from .types import Answer, Passage, Sentence
@@ -197,6 +199,9 @@ def features(query: str, passages: Sequence[Passage], embedder, idf: Callable[[s
     total = sum(weights.values()) or 1.0
     names = T.name_groups(query)
     name_terms = {t for n in T.names(query) for t in T.terms(n)}
+    # A place the passage named before is the story's setting, still in force where a sentence
+    # does not repeat it ("off Rhodes" in the lead; "18 migrants ... were rescued" after it).
+    places = {t for n, k in entities_of(query) if k == PLACE for t in T.terms(n)}
     pred_terms = q_terms - name_terms
     pred_total = sum(weights[t] for t in pred_terms)
     # The asked predicate's head: its first word that is not a name ("released" in "When was
@@ -212,8 +217,10 @@ def features(query: str, passages: Sequence[Passage], embedder, idf: Callable[[s
     counted_terms = set(T.terms(" ".join(T.counted_words(query)))) if kind == "number" else set()
     raw: list[tuple] = []
     for rank, p in enumerate(passages):
-        title_terms = set(T.terms(p.chunk.title))
+        # The dateline is context as the title is ("in December 2024": rag.timescope).
+        title_terms = set(T.terms(p.chunk.title)) | set(T.terms(date_words(p.chunk.date)))
         prev: set[str] = set()
+        setting: set[str] = set()
         sents = T.sentence_spans(p.chunk.text)
         # "He was held until 2018" after the sentence naming him is about him (rag.carry).
         who = carried(p.chunk.text, sents, preceding_text(p, passages))
@@ -237,10 +244,12 @@ def features(query: str, passages: Sequence[Passage], embedder, idf: Callable[[s
                         if pred_total else 1.0)
                 unmatched = q_terms - around
                 miss = max((weights[t] for t in unmatched), default=0.0) / total
-                miss_name = max((weights[t] for t in unmatched & name_terms), default=0.0) / total
+                miss_name = max((weights[t] for t in (unmatched - setting) & name_terms),
+                                default=0.0) / total
                 raw.append((p.n, sent, cov, ctx, typ, 1.0 / (1.0 + rank), pred, miss, miss_name,
                             near, counted, span))
             prev = own
+            setting |= places & set(T.terms(sent))
     if not raw:
         return q, []
     vecs = embedder.embed([query] + [r[1] for r in raw])

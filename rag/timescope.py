@@ -129,3 +129,11 @@ def in_scope(scope: Scope, published: str | None, text: str) -> bool | None:
     if any(date(y, 1, 1) <= hi and date(y, 12, 31) >= lo for y in years):
         return True
     return False if (d is not None or years) else None
+
+
+def date_words(published: str | None) -> str:
+    """An article's date as the words a question says it with ("21 December 2024"): news is
+    about the day it is dated, so a question's "in December 2024" is found in the dateline as
+    its title's words are, not looked for in every sentence. "" when the date is unknown."""
+    d = as_date(published)
+    return f"{d.day} {MONTHS[d.month - 1]} {d.year}" if d else ""

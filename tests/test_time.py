@@ -161,3 +161,34 @@ def test_bad_filters_are_clear_errors(engine):
         engine.ask("Who is Baradar?", source="nope.txt")
     with pytest.raises(ValueError, match="swap them"):
         engine.ask("Who is Baradar?", since=date(2025, 1, 1), until=date(2024, 1, 1))
+
+
+RHODES = ("ATHENS, Greece (AP) — Greece’s coast guard said Saturday it was searching for survivors "
+          "or victims of a speedboat capsizing a day earlier involving migrants off the eastern "
+          "Greek island of Rhodes.\n\nThe capsizing, the result of the boat’s maneuvering to evade "
+          "a patrol vessel according to authorities, left eight confirmed dead.\n\nA total of 18 "
+          "migrants — 12 men, three women and three minors — all Afghan nationals, were rescued, "
+          "the coast guard said Saturday.")
+
+
+def _rhodes_features(embedder, date, text=RHODES):
+    from rag.answer_extractive import features
+    from rag.types import Chunk, Passage
+    chunk = Chunk.make("003.txt", "Greek authorities say boat capsizing victims and survivors "
+                       "were from Afghanistan. 2 Turks arrested", 0, text, 0, len(text), date)
+    _, feats = features("Where were the migrants rescued off Rhodes in December 2024 from?",
+                        [Passage(1, chunk, 1.0)], embedder, lambda t: 1.0)
+    return next(f for f in feats if "Afghan nationals" in f.text)
+
+
+def test_a_time_scoped_question_s_date_and_place_are_not_missing_from_the_story(embedder):
+    """t004 regressed when the answerer began to cut a sentence lacking a question name
+    (1e797b7): "A total of 18 migrants ... all Afghan nationals, were rescued" lacks "December"
+    and "Rhodes", so the name cut took a third of its score and it fell out of the answer. The
+    article is dated 21 December 2024 (the time scope chose it for that): its dateline is
+    context, as its title is; and Rhodes is where the story's lead set it."""
+    assert _rhodes_features(embedder, "2024-12-21").missing_name == 0.0
+    # nothing says an undated story is of December 2024; nor, without its lead, of Rhodes
+    assert _rhodes_features(embedder, None).missing_name > 0.0
+    assert _rhodes_features(embedder, "2024-12-21", RHODES[RHODES.index("The capsizing"):]) \
+        .missing_name > 0.0
