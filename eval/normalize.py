@@ -121,6 +121,11 @@ _ORD_TENS = {
 }
 _ORD_BIG = {"hundredth": 100, "thousandth": 1000}
 
+# Teens and tens (cardinal or ordinal) with their kind: a unit may follow "twenty", not
+# "thirteen".
+_TWO_DIGITS = {**{w: (v, "teen") for w, v in {**_TEENS, **_ORD_TEENS}.items()},
+               **{w: (v, "tens") for w, v in {**_TENS, **_ORD_TENS}.items()}}
+
 _ALL_WORDS = (
     list(_UNITS) + list(_TEENS) + list(_TENS) + list(_SCALES) + list(_ORD_UNITS)
     + list(_ORD_TEENS) + list(_ORD_TENS) + list(_ORD_BIG) + ["hundred", "thousand"]
@@ -176,18 +181,12 @@ def _parse_word_run(run: str) -> str:
                 flush()
             cur += v
             active, last, pending_and = True, "unit", False
-        elif w in _TEENS or w in _ORD_TEENS:
-            v = _TEENS.get(w, _ORD_TEENS.get(w))
+        elif w in _TWO_DIGITS:
+            v, last_kind = _TWO_DIGITS[w]
             if active and last not in ("hundred", "thousand"):
                 flush()
             cur += v
-            active, last, pending_and = True, "teen", False
-        elif w in _TENS or w in _ORD_TENS:
-            v = _TENS.get(w, _ORD_TENS.get(w))
-            if active and last not in ("hundred", "thousand"):
-                flush()
-            cur += v
-            active, last, pending_and = True, "tens", False
+            active, last, pending_and = True, last_kind, False
         elif w in ("hundred", "hundredth"):
             if active and (last in ("hundred", "thousand") or cur >= 100):
                 flush()
