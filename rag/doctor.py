@@ -127,16 +127,26 @@ def header_problem(db: Path) -> str | None:
     return None
 
 
+BUSY_WAIT = 60.0       # seconds; as rag.generations.COPY_WAIT
+
+
 def sqlite_problem(db: Path) -> str | None:
     problem = header_problem(db)
     if problem:
         return problem
     try:
-        con = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True)
+        # A commit in progress (a Chroma client starting on the live generation writes a row)
+        # is waited for, as a copy waits for it. With SQLite's default 5 s, one held longer
+        # was reported as damage ("database is locked"), with the advice to re-index.
+        con = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=BUSY_WAIT)
         try:
             row = con.execute("PRAGMA quick_check").fetchone()
         finally:
             con.close()
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e) or "busy" in str(e):
+            return None     # busy is not damage: a copy after this waits, or says it could not
+        return f"chroma.sqlite3: {e}"
     except sqlite3.Error as e:
         return f"chroma.sqlite3: {e}"
     return None if row and row[0] == "ok" else f"chroma.sqlite3: {row[0] if row else 'unreadable'}"

@@ -80,3 +80,17 @@ def test_a_commit_that_does_not_finish_fails_the_copy_clearly(store, monkeypatch
     finally:
         writer.join()
     assert not list(root.glob(".tmp-*")) and live_generation(root) == live
+
+
+def test_a_busy_database_is_not_taken_for_a_damaged_one(store):
+    """The check before a copy (rag doctor's too) waits for a commit in progress; with
+    SQLite's default 5 s it reported one held longer as damage, telling the user to
+    re-index."""
+    from rag.doctor import sqlite_problem
+    _, live = store
+    db = live / "chroma" / "chroma.sqlite3"
+    writer = _write_in_progress(db, hold=6.0, begin="BEGIN EXCLUSIVE")
+    try:
+        assert sqlite_problem(db) is None
+    finally:
+        writer.join()
