@@ -36,7 +36,8 @@ _EMBED_BATCH = 256      # texts per embedder call
 _FIRST_FLUSH = 16       # chunks in the first write; doubling to _MAX_FLUSH. Small first writes
 _MAX_FLUSH = 16000      # commit the first files at once; large later ones amortise round trips
                         # (three Chroma calls; each commit rewrites the pages of the chunk table's
-                        # id index and Chroma's that its random ids land on)
+                        # id index and Chroma's that its random ids land on; the chunk table of
+                        # a new generation builds its id index once, at the end)
 
 
 @dataclass

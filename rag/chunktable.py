@@ -23,13 +23,21 @@ _FIELDS = ("id", "source", "title", "article", "text", "start", "end", "date")
 # `terms`: the chunk's BM25 terms, space-joined, computed where the chunk was made (in ingest's
 # worker processes), so building BM25 at the end of an ingest splits strings instead of stemming
 # the whole corpus again in one process. NULL for rows written without them.
-# A rowid table with a unique id rather than WITHOUT ROWID: rows of a kilobyte of text would
-# spill into overflow pages of the id b-tree (2.5 times the size).
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS chunks (id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, "
-           "title TEXT, article INTEGER, text TEXT NOT NULL, start INTEGER, \"end\" INTEGER, "
-           "date TEXT, terms TEXT)",
-           # Serves lookups by source and reading in order without sorting the whole table.
-           "CREATE INDEX IF NOT EXISTS chunks_order ON chunks (source, start, id)")
+# A rowid table with a unique index on id rather than WITHOUT ROWID: rows of a kilobyte of text
+# would spill into overflow pages of the id b-tree (2.5 times the size).
+_TABLE = ("CREATE TABLE IF NOT EXISTS chunks (id TEXT NOT NULL, source TEXT NOT NULL, "
+          "title TEXT, article INTEGER, text TEXT NOT NULL, start INTEGER, \"end\" INTEGER, "
+          "date TEXT, terms TEXT)",
+          # Serves lookups by source and reading in order without sorting the whole table.
+          "CREATE INDEX IF NOT EXISTS chunks_order ON chunks (source, start, id)")
+# The id index, built when a writer closes the table it created (or first needs it) rather
+# than kept up as rows go in: chunk ids are content hashes, so every commit lands all over it
+# and rewrites (and journals) most of its pages; at 188,000 rows in doubling commits that was a
+# quarter of the table's bytes written. Tables written before it have the same index under
+# SQLite's own name (`UNIQUE` on the column); either counts.
+_ID_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS chunks_id ON chunks (id)"
+# Keeps the last row of each id, as INSERT OR REPLACE does when the index is there.
+_DEDUPE = "DELETE FROM chunks WHERE rowid NOT IN (SELECT max(rowid) FROM chunks GROUP BY id)"
 _COLS = ", ".join(f'"{f}"' for f in _FIELDS)
 _PARAMS = 900       # under SQLite's limit on bound parameters per statement
 
@@ -59,21 +67,46 @@ def connect(path: Path, *, writable: bool, schema: Sequence[str]) -> sqlite3.Con
 
 
 class ChunkTable:
+    """A writer that creates the table appends rows without the id index and builds it once,
+    on `close()` (or before its first lookup or delete by id); a writer that opens a table
+    without it (a run killed before closing) builds it at once, so a resumed ingest looks rows
+    up by id as before. A reader of such a table (the first ingest of a store, read while it
+    runs) finds rows by scanning: slower, never wrong."""
+
     def __init__(self, path: Path, *, writable: bool):
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = connect(self.path, writable=writable, schema=_SCHEMA)
+        fresh = writable and not self.path.exists()
+        self._db = connect(self.path, writable=writable, schema=_TABLE)
+        self._indexed = not writable or has_id_index(self._db)
+        if writable and not fresh:
+            self._index()
+
+    def _index(self) -> None:
+        """Build the id index (caller holds no lock); a no-op once built."""
+        if self._indexed:
+            return
+        with self._lock:
+            try:
+                self._db.execute(_ID_INDEX)
+            except sqlite3.IntegrityError:  # an id written twice without the index: keep the last
+                self._db.execute(_DEDUPE)
+                self._db.execute(_ID_INDEX)
+            self._db.commit()
+            self._indexed = True
 
     def put_many(self, chunks: Iterable[Chunk], terms: Mapping[str, str] | None = None) -> None:
         terms = terms or {}
         rows = [(c.id, c.source, c.title, c.article, c.text, c.start, c.end, c.date,
                  terms.get(c.id)) for c in chunks]
         with self._lock:
+            # Without the index, OR REPLACE replaces nothing: a repeated id is left to _DEDUPE.
             self._db.executemany(f"INSERT OR REPLACE INTO chunks ({_COLS}, terms) VALUES "
                                  f"({', '.join('?' * (len(_FIELDS) + 1))})", rows)
             self._db.commit()
 
     def delete(self, ids: Iterable[str]) -> None:
+        self._index()
         with self._lock:
             self._db.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in ids])
             self._db.commit()
@@ -86,6 +119,7 @@ class ChunkTable:
         return {r[0] for r in self._rows("id", ids)}
 
     def _rows(self, cols: str, ids: Sequence[str]) -> list[tuple]:
+        self._index()
         ids, out = list(ids), []
         with self._lock:
             for i in range(0, len(ids), _PARAMS):
@@ -101,6 +135,7 @@ class ChunkTable:
     def iter_with_terms(self, batch: int = 2000) -> Iterator[tuple[Chunk, str | None]]:
         """Every chunk by (source, start, id), read a batch at a time so memory stays bounded
         (the order comes from an index: the first rows arrive without sorting the table)."""
+        self._index()
         with self._lock:
             cur = self._db.execute(f"SELECT {_COLS}, terms FROM chunks "
                                    f"ORDER BY source, start, id")
@@ -112,6 +147,7 @@ class ChunkTable:
             yield from ((Chunk(*r[:-1]), r[-1]) for r in rows)
 
     def count(self) -> int:
+        self._index()       # a writer's repeated ids are one chunk
         with self._lock:
             return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
@@ -120,5 +156,17 @@ class ChunkTable:
             return self._db.execute("SELECT max(date) FROM chunks").fetchone()[0]
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Closes the connection; a writer's table gets its id index first."""
+        try:
+            self._index()
+        finally:
+            with self._lock:
+                self._db.close()
+
+
+def has_id_index(db: sqlite3.Connection) -> bool:
+    """Whether the table has a unique index on id alone (ours, or SQLite's for `UNIQUE`)."""
+    for _, name, unique, *_ in db.execute("PRAGMA index_list(chunks)").fetchall():
+        if unique and [r[2] for r in db.execute(f"PRAGMA index_info({name!r})")] == ["id"]:
+            return True
+    return False

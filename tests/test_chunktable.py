@@ -69,3 +69,69 @@ def test_a_reader_opens_a_table_whose_writer_was_killed_mid_transaction(tmp_path
     else:
         reader = FileTable(killed, writable=False)
         assert list(reader.all()) == ["a.txt"]
+
+
+def _indexes(path) -> set[str]:
+    """The indexes the file holds, as a separate process would see them."""
+    db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    try:
+        return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    finally:
+        db.close()
+
+
+def test_a_new_table_gets_its_id_index_once_when_its_writer_closes(tmp_path):
+    """Chunk ids are hashes: an id index kept up while rows go in rewrites most of its pages on
+    every commit. A writer that creates the table builds it once, at the end; a reader in the
+    meantime still finds every row by id, and a repeated id keeps its last row."""
+    path = tmp_path / "chunks.sqlite"
+    writer = ChunkTable(path, writable=True)
+    chunks = _chunks()
+    writer.put_many(chunks)
+    writer.put_many([chunks[0]], terms={chunks[0].id: "freed 2018"})   # written again: last wins
+    assert _indexes(path) == {"chunks_order"}       # no id index while rows go in
+    reader = ChunkTable(path, writable=False)
+    assert reader.get_many([chunks[1].id, "missing"]) == {chunks[1].id: chunks[1]}
+    writer.close()
+    assert "chunks_id" in _indexes(path)
+    reader = ChunkTable(path, writable=False)
+    assert reader.count() == 3
+    assert [t for c, t in reader.iter_with_terms() if c.id == chunks[0].id] == ["freed 2018"]
+
+
+def test_a_writer_resuming_a_table_left_without_its_id_index_builds_it(tmp_path):
+    """A run killed before closing leaves the table without its id index; the next writer
+    builds it on opening, so resuming finds the rows already written and repeats none."""
+    path = tmp_path / "chunks.sqlite"
+    chunks = _chunks()
+    killed = ChunkTable(path, writable=True)
+    killed.put_many(chunks[:2])
+    killed.put_many(chunks[:1])                 # the killed run wrote one chunk twice
+    killed._db.close()                          # gone without close(): no index built
+    assert _indexes(path) == {"chunks_order"}
+    resumed = ChunkTable(path, writable=True)
+    assert "chunks_id" in _indexes(path)
+    assert resumed.present([c.id for c in chunks]) == {chunks[0].id, chunks[1].id}
+    resumed.put_many(chunks)                    # upserts: nothing duplicated
+    assert resumed.count() == 3
+    resumed.delete([chunks[2].id])
+    resumed.close()
+    assert ChunkTable(path, writable=False).count() == 2
+
+
+def test_a_table_written_before_the_late_index_keeps_its_own(tmp_path):
+    """Tables from before had `UNIQUE` on the id column (SQLite's own index): no second one."""
+    path = tmp_path / "chunks.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE chunks (id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, title TEXT, "
+               "article INTEGER, text TEXT NOT NULL, start INTEGER, \"end\" INTEGER, date TEXT, "
+               "terms TEXT)")
+    db.commit()
+    db.close()
+    table = ChunkTable(path, writable=True)
+    chunks = _chunks()
+    table.put_many(chunks)
+    table.put_many(chunks[:1])
+    assert table.count() == 3
+    table.close()
+    assert "chunks_id" not in _indexes(path)
