@@ -14,6 +14,9 @@ ingest does (5,000 records per call, vector plus `source` only), one variant eac
     stN-pad        sync_threshold N, then deletes of absent ids until Chroma saves the index,
                    as a store writer does on close (rag/hnswsync.py)
     ...-wal        Chroma's sqlite switched to WAL before the first add
+    ...-sorted     records sent as ingest sends them: 16,000-record flushes, each sorted by id
+                   and split evenly into calls (rag/store.py Store.add), so each call lands on
+                   its own slice of Chroma's (segment, id) index
 
 then opens each in a fresh process and runs one query: Chroma re-saves its whole HNSW file after
 each call that crosses the sync threshold (bytes written grow with the square of the corpus),
@@ -22,6 +25,7 @@ and a reader replays whatever was not saved, in its own process, on every open.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -63,12 +67,18 @@ def load(store: Path, n: int):
     base = np.array([vec[c.id] for c in chunks], dtype=np.float32)
     rng = np.random.default_rng(0)
     reps = -(-n // len(chunks))
-    ids = [f"{r}-{c.id}" for r in range(reps) for c in chunks][:n]
+    # Repeats get ids hashed like content hashes (a prefix would sort them by repeat, which
+    # hides what random ids cost Chroma's index).
+    ids = [c.id if not r else hashlib.sha256(f"{r}-{c.id}".encode()).hexdigest()[:len(c.id)]
+           for r in range(reps) for c in chunks][:n]
     srcs = [c.source for _ in range(reps) for c in chunks][:n]
     texts = [c.text for _ in range(reps) for c in chunks][:n]
     vecs = np.vstack([base + (rng.normal(0, 0.02, base.shape) if r else 0)
                       for r in range(reps)]).astype(np.float32)[:n]
     return ids, srcs, texts, vecs
+
+
+_FLUSH = 16000      # ingest's largest flush (ingest/pipeline.py _MAX_FLUSH)
 
 
 def run(variant: str, data, folder: Path, batch: int = 5000) -> dict:
@@ -89,17 +99,24 @@ def run(variant: str, data, folder: Path, batch: int = 5000) -> dict:
         db = sqlite3.connect(path / "chroma.sqlite3")
         print(variant, "journal_mode", db.execute("PRAGMA journal_mode=WAL").fetchone(), flush=True)
         db.close()
+    calls = [list(range(i, min(len(ids), i + batch))) for i in range(0, len(ids), batch)]
+    if "sorted" in variant.split("-"):      # as ingest writes: 16,000-record flushes, by id
+        from rag.store import _parts
+        calls = []
+        for f in range(0, len(ids), _FLUSH):
+            flush = sorted(range(f, min(len(ids), f + _FLUSH)), key=ids.__getitem__)
+            calls += [flush[i:j] for i, j in _parts(len(flush), batch)]
     w0, c0, t0, since = _written(), time.process_time(), time.perf_counter(), 0
-    for i in range(0, len(ids), batch):
-        if variant.endswith("final") and i + batch >= len(ids):
+    for k, part in enumerate(calls):
+        if "final" in variant.split("-") and k == len(calls) - 1:
             col.modify(configuration={"hnsw": {"sync_threshold": 1000}})
-        col.upsert(ids=ids[i:i + batch], embeddings=vecs[i:i + batch],
-                   metadatas=[{"source": s} for s in srcs[i:i + batch]],
-                   documents=texts[i:i + batch] if variant.startswith("docs") else None)
-        since += len(ids[i:i + batch])
+        col.upsert(ids=[ids[i] for i in part], embeddings=vecs[part],
+                   metadatas=[{"source": srcs[i]} for i in part],
+                   documents=[texts[i] for i in part] if variant.startswith("docs") else None)
+        since += len(part)
         if since >= hnsw.get("sync_threshold", 1000):
             since = 0
-    if variant.endswith("pad") and since:
+    if "pad" in variant.split("-") and since:
         pad = hnsw.get("sync_threshold", 1000) - since
         for k in range(0, pad, batch):
             col.delete(ids=[f"pad-{j}" for j in range(k, min(pad, k + batch))])

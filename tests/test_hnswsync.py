@@ -112,6 +112,30 @@ def test_records_go_to_chroma_in_even_calls():
     assert len(spans) == 3 and spans[-1][1] == 16_003
 
 
+def test_a_batch_goes_to_chroma_in_id_order_each_call_its_own_slice(tmp_path):
+    """Chunk ids are hashes: calls in file order would each land on most pages of Chroma's
+    index on (segment, id) and rewrite them; sorted, each call takes its own slice of it. The
+    vectors must travel with their ids."""
+    w = Store(tmp_path / "s", "e", create=True, expect=120)
+    w._max_batch = 40
+    calls, real = [], w.chunks.upsert
+
+    def spy(**kw):
+        calls.append(list(kw["ids"]))
+        return real(**kw)
+
+    w.chunks.upsert = spy
+    chunks, vectors = _chunks(120), _vectors(120)
+    w.add(chunks, vectors)
+    assert [len(c) for c in calls] == [40, 40, 40]
+    assert all(c == sorted(c) for c in calls)
+    assert all(a[-1] < b[0] for a, b in zip(calls, calls[1:]))
+    for n in (0, 57, 119):          # each chunk's own vector finds it first
+        assert w.dense(vectors[n], k=1)[0][0] == chunks[n]
+    assert w.table.get_many([chunks[3].id]) == {chunks[3].id: chunks[3]}
+    w.close()
+
+
 def test_a_bookkeeping_writer_leaves_chromas_files_alone(tmp_path):
     """A writer that passes no `expect` (ingest's bookkeeping on the live generation, which
     running apps read) neither sets Chroma's save threshold nor pads the log to force a save on
