@@ -14,9 +14,10 @@ ingest does (5,000 records per call, vector plus `source` only), one variant eac
     stN-pad        sync_threshold N, then deletes of absent ids until Chroma saves the index,
                    as a store writer does on close (rag/hnswsync.py)
     ...-wal        Chroma's sqlite switched to WAL before the first add
-    ...-sorted     records sent as ingest sends them: 16,000-record flushes, each sorted by id
-                   and split evenly into calls (rag/store.py Store.add), so each call lands on
-                   its own slice of Chroma's (segment, id) index
+    ...-sortedN    records sent as ingest sends them: N-record writes (default: ingest's
+                   largest, 32,000), each sorted by id and split evenly into calls
+                   (rag/store.py Store.add), so each call lands on its own slice of Chroma's
+                   (segment, id) index
 
 then opens each in a fresh process and runs one query: Chroma re-saves its whole HNSW file after
 each call that crosses the sync threshold (bytes written grow with the square of the corpus),
@@ -78,9 +79,6 @@ def load(store: Path, n: int):
     return ids, srcs, texts, vecs
 
 
-_FLUSH = 16000      # ingest's largest flush (ingest/pipeline.py _MAX_FLUSH)
-
-
 def run(variant: str, data, folder: Path, batch: int = 5000) -> dict:
     import chromadb
     from chromadb.config import Settings
@@ -100,11 +98,13 @@ def run(variant: str, data, folder: Path, batch: int = 5000) -> dict:
         print(variant, "journal_mode", db.execute("PRAGMA journal_mode=WAL").fetchone(), flush=True)
         db.close()
     calls = [list(range(i, min(len(ids), i + batch))) for i in range(0, len(ids), batch)]
-    if "sorted" in variant.split("-"):      # as ingest writes: 16,000-record flushes, by id
+    sort = [p for p in variant.split("-") if p.startswith("sorted")]
+    if sort:        # as ingest writes: a flush at a time, by id
+        from ingest.pipeline import _MAX_FLUSH
         from rag.store import _parts
-        calls = []
-        for f in range(0, len(ids), _FLUSH):
-            flush = sorted(range(f, min(len(ids), f + _FLUSH)), key=ids.__getitem__)
+        size, calls = int(sort[0][6:] or _MAX_FLUSH), []
+        for f in range(0, len(ids), size):
+            flush = sorted(range(f, min(len(ids), f + size)), key=ids.__getitem__)
             calls += [flush[i:j] for i, j in _parts(len(flush), batch)]
     w0, c0, t0, since = _written(), time.process_time(), time.perf_counter(), 0
     for k, part in enumerate(calls):
