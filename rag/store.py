@@ -296,7 +296,7 @@ class Store:
         writing a chunk twice (a resumed ingest) is harmless."""
         # Sent in id order: each call then lands on its own slice of Chroma's index on (segment,
         # id) instead of on most of its pages, which each call (a transaction) rewrites and
-        # journals. An 80,000-record load in 16,000-record batches wrote 28% less.
+        # journals (`python -m bench.write_patterns chroma`: 660 -> 301 MB at 188,000 records).
         order = sorted(range(len(chunks)), key=lambda n: chunks[n].id)
         vectors = np.asarray(vectors, dtype=np.float32)[order]
         by_id = [chunks[n] for n in order]
