@@ -261,8 +261,10 @@ def features(query: str, passages: Sequence[Passage], embedder, idf: Callable[[s
                in zip(raw, dense)]
 
 
-NEAR_CHARS = 60
-_ASK_TERMS = frozenset(T.stem("date day month year time exact".split()))     # about ten words either side of the typed answer
+NEAR_CHARS = 60     # about ten words either side of the typed answer
+# Words that ask for the date itself ("on what exact date"), not the thing dated: never the
+# predicate the typed answer must sit near.
+_ASK_TERMS = frozenset(T.stem("date day month year time exact".split()))
 
 
 def _near(sent: str, spans, q_terms: set[str], weights: dict[str, float],

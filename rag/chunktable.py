@@ -59,7 +59,9 @@ def connect(path: Path, *, writable: bool, schema: Sequence[str]) -> sqlite3.Con
     change: read-only, no locks to contend on)."""
     if not writable:
         return connect_reader(path)
-    db = sqlite3.connect(path, check_same_thread=False)
+    # A reader of a first ingest still running scans the table (no id index yet) and holds its
+    # read lock meanwhile: a commit waits for it rather than failing after SQLite's default 5 s.
+    db = sqlite3.connect(path, check_same_thread=False, timeout=60.0)
     db.execute("PRAGMA synchronous=NORMAL")
     for stmt in schema:
         db.execute(stmt)
@@ -88,6 +90,8 @@ class ChunkTable:
         if self._indexed:
             return
         with self._lock:
+            if self._indexed:               # another thread built it while this one waited
+                return
             try:
                 self._db.execute(_ID_INDEX)
             except sqlite3.IntegrityError:  # an id written twice without the index: keep the last

@@ -13,15 +13,13 @@ from __future__ import annotations
 import re
 
 from . import text as T
+from .text.kinds import MEASURE, UNIT_WORDS
 
 KINDS = ("number", "money", "year", "date")
 # Words that belong to the number itself: "4.5 million", "40 percent".
 _SCALE = frozenset("hundred thousand million billion trillion percent per cent %".split())
-# Units that answer "how long / how old / how far" ("two weeks", "900 kilometers").
-_UNITS = frozenset(T.stem("""second minute hour day week month year decade kilometre kilometer mile
-metre meter km""".split()))
+_UNITS = frozenset(T.stem(sorted(UNIT_WORDS)))
 _WORD = re.compile(r"[\w%’'-]+")
-_MEASURE = re.compile(r"\bhow (?:long|old|far)\b", re.I)
 # A date is shown only for a question that opens by asking one: in "What device was off when
 # the attacker got in?" the date kind comes from a "when" inside it.
 _ASKS_DATE = re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?when\b|"
@@ -43,7 +41,7 @@ def short_answer(sentence: str, span: tuple[int, int] | None, counted: set[str],
     if kind != "number":                            # a year or a sum says what it is
         return out
     # A unit answers "how long / old / far", not "how much aid" ("three years").
-    wanted = counted | (_UNITS if _MEASURE.search(question) else frozenset())
+    wanted = counted | (_UNITS if MEASURE.search(question) else frozenset())
     if sentence[e:e + 1] == "-":                    # "21-member", "267-word"
         m = _WORD.match(sentence, e + 1)
         ok = m and set(T.terms(m.group(0))) & wanted

@@ -127,7 +127,6 @@ def header_problem(db: Path) -> str | None:
     return None
 
 
-BUSY_WAIT = 60.0       # seconds; as rag.generations.COPY_WAIT
 
 
 def sqlite_problem(db: Path) -> str | None:
@@ -138,14 +137,16 @@ def sqlite_problem(db: Path) -> str | None:
         # A commit in progress (a Chroma client starting on the live generation writes a row)
         # is waited for, as a copy waits for it. With SQLite's default 5 s, one held longer
         # was reported as damage ("database is locked"), with the advice to re-index.
-        con = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=BUSY_WAIT)
+        con = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True,
+                              timeout=G.COPY_WAIT)
         try:
             row = con.execute("PRAGMA quick_check").fetchone()
         finally:
             con.close()
     except sqlite3.OperationalError as e:
         if "locked" in str(e) or "busy" in str(e):
-            return None     # busy is not damage: a copy after this waits, or says it could not
+            # Busy is not damage: a copy after this waits, or says it could not.
+            return None
         return f"chroma.sqlite3: {e}"
     except sqlite3.Error as e:
         return f"chroma.sqlite3: {e}"

@@ -171,9 +171,12 @@ def copy_generation(root: Path, source: Path) -> Path:
         shutil.copytree(source, tmp, ignore=skip, copy_function=_copy_file)
     except sqlite3.Error as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise StoreError(f"the index at {root} could not be copied for the change: a process "
-                         f"kept a commit to it under way for over {COPY_WAIT:g} s ({e}). "
-                         f"Nothing was changed. Run the command again.") from None
+        if getattr(e, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+            raise StoreError(f"the index at {root} could not be copied for the change: a "
+                             f"process kept a commit to it under way for over {COPY_WAIT:g} s "
+                             f"({e}). Nothing was changed. Run the command again.") from None
+        raise StoreError(f"the index at {root} could not be copied for the change: {e}. "
+                         f"Nothing was changed. Run `rag doctor` to check the store.") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

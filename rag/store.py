@@ -441,8 +441,9 @@ def _release(held: list) -> None:
             try:
                 with _CLIENTS:
                     closer()
-            except Exception:
-                pass
+            except Exception as e:          # closing the rest matters more; say what failed
+                log.warning("closing the store: %s failed: %s", getattr(closer, "__qualname__",
+                                                                        closer), e)
 
 
 def _has_legacy(client, name: str) -> bool:

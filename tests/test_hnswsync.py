@@ -125,7 +125,9 @@ def test_a_batch_goes_to_chroma_in_id_order_each_call_its_own_slice(tmp_path):
         return real(**kw)
 
     w.chunks.upsert = spy
-    chunks, vectors = _chunks(120), _vectors(120)
+    chunks = [Chunk.make(f"f{i % 7}.txt", "T", 0, f"text {i}", i * 10, i * 10 + 5)
+              for i in range(120)]
+    vectors = _vectors(120)
     w.add(chunks, vectors)
     assert [len(c) for c in calls] == [40, 40, 40]
     assert all(c == sorted(c) for c in calls)
@@ -133,6 +135,12 @@ def test_a_batch_goes_to_chroma_in_id_order_each_call_its_own_slice(tmp_path):
     for n in (0, 57, 119):          # each chunk's own vector finds it first
         assert w.dense(vectors[n], k=1)[0][0] == chunks[n]
     assert w.table.get_many([chunks[3].id]) == {chunks[3].id: chunks[3]}
+    # ... and so must the filter fields: a mix-up would pass the lookups above (they read the
+    # chunk table by id) and break every source filter.
+    picked = [chunks[n] for n in (1, 58, 118)]
+    got = w.chunks.get(ids=[c.id for c in picked], include=["metadatas"])
+    assert {i: m["source"] for i, m in zip(got["ids"], got["metadatas"])} == \
+        {c.id: c.source for c in picked}
     w.close()
 
 

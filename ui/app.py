@@ -51,12 +51,14 @@ PAGE_JS = r"""
       box.value = text;
       box.style.position = 'fixed';
       box.style.left = '-999999px';
+      const had = document.activeElement;     // the question box keeps its focus
       document.body.prepend(box);
       box.select();
       try {
         if (!document.execCommand('copy')) throw new Error('the browser refused to copy');
       } finally {
         box.remove();
+        if (had && had.focus) had.focus();
       }
     };
     Object.defineProperty(navigator, 'clipboard', {configurable: true,

@@ -113,8 +113,9 @@ def answer_spans(sentence: str, kind: str | None, question: str = "") -> list[tu
 
 
 _HYPHENED = re.compile(r"-([A-Za-z]+)")
-_MEASURE = re.compile(r"\bhow (?:long|old|far)\b", re.I)
-_UNIT_WORDS = frozenset("""second minute hour day week month year decade kilometre kilometer
+# Questions a unit answers ("two weeks", "900 kilometers"), and those units; rag.direct too.
+MEASURE = re.compile(r"\bhow (?:long|old|far)\b", re.I)
+UNIT_WORDS = frozenset("""second minute hour day week month year decade kilometre kilometer
 mile metre meter km""".split())
 
 
@@ -128,7 +129,7 @@ def _adjective(sentence: str, e: int, question: str) -> bool:
     w = m.group(1).lower()
     asked = set(words(question))
     return not (w in asked or w.rstrip("s") in asked or any(a.rstrip("s") == w for a in asked)
-                or (_MEASURE.search(question) and w.rstrip("s") in _UNIT_WORDS))
+                or (MEASURE.search(question) and w.rstrip("s") in UNIT_WORDS))
 
 
 _DAY_OF_MONTH = re.compile(rf"\s+(?:{'|'.join(MONTHS)})\b")
