@@ -94,3 +94,16 @@ def test_a_busy_database_is_not_taken_for_a_damaged_one(store):
         assert sqlite_problem(db) is None
     finally:
         writer.join()
+
+
+def test_a_database_that_cannot_be_read_is_not_called_busy(tmp_path):
+    """Only a busy database is worth a retry; a file that is not a database says so and points
+    to the check, and nothing is left behind."""
+    root = tmp_path / "store"
+    live = root / "g-1"
+    live.mkdir(parents=True)
+    (live / "chroma.sqlite3").write_bytes(b"not a database, " * 512)
+    with pytest.raises(StoreError) as e:
+        copy_generation(root, live)
+    assert "rag doctor" in str(e.value) and "again" not in str(e.value)
+    assert sorted(p.name for p in root.iterdir()) == ["g-1"]
