@@ -127,8 +127,6 @@ def header_problem(db: Path) -> str | None:
     return None
 
 
-
-
 def sqlite_problem(db: Path) -> str | None:
     problem = header_problem(db)
     if problem:
@@ -143,11 +141,7 @@ def sqlite_problem(db: Path) -> str | None:
             row = con.execute("PRAGMA quick_check").fetchone()
         finally:
             con.close()
-    except sqlite3.OperationalError as e:
-        if "locked" in str(e) or "busy" in str(e):
-            # Busy is not damage: a copy after this waits, or says it could not.
-            return None
-        return f"chroma.sqlite3: {e}"
     except sqlite3.Error as e:
-        return f"chroma.sqlite3: {e}"
+        # Busy is not damage: a copy after this waits, or says it could not.
+        return None if G.busy(e) else f"chroma.sqlite3: {e}"
     return None if row and row[0] == "ok" else f"chroma.sqlite3: {row[0] if row else 'unreadable'}"

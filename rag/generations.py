@@ -171,7 +171,7 @@ def copy_generation(root: Path, source: Path) -> Path:
         shutil.copytree(source, tmp, ignore=skip, copy_function=_copy_file)
     except sqlite3.Error as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        if getattr(e, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        if busy(e):
             raise StoreError(f"the index at {root} could not be copied for the change: a "
                              f"process kept a commit to it under way for over {COPY_WAIT:g} s "
                              f"({e}). Nothing was changed. Run the command again.") from None
@@ -189,6 +189,11 @@ def copy_generation(root: Path, source: Path) -> Path:
 # How long a copy waits for a commit in progress on the generation it copies (SQLite's busy
 # timeout): readers write too (Chroma's start-up row, a log purge), each for milliseconds.
 COPY_WAIT = 60.0
+
+
+def busy(e: sqlite3.Error) -> bool:
+    """SQLite gave up waiting for another connection: worth a retry, not a sign of damage."""
+    return getattr(e, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
 
 
 def _copy_file(src: str, dst: str) -> str:
